@@ -1,0 +1,36 @@
+# passgate: `make run` serves the community board, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint typecheck servers clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/passgate serve
+
+servers:
+	bash scripts/ensure-servers.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+test: $(VENV)/.dev-installed servers lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Make sure the real servers the tests start privately are installed: redis-server, PostgreSQL,
+# Chromium (browser tests) and nginx (the load-balancer test).  Installs what is missing with
+# apt-get when that is possible; otherwise says what is missing and fails.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server redis-tools)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
+command -v chromium >/dev/null || need+=(chromium)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+
+if ((${#need[@]} == 0)); then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "missing: ${need[*]} (no apt-get here: install them by hand)" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+echo "installing: ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts the packaged services; the tests never use them, so leave them as the machine had them.

@@ -1,0 +1,1 @@
+"""The community board: passgate's showcase, built on its public API."""

@@ -1,0 +1,106 @@
+"""Posts in the relational database."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Float, ForeignKey, Integer, String, Table, Text, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from passgate.db import metadata
+from passgate.errors import StoreUnavailable, ValidationFailed
+from passgate.identity.users import users
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("author_id", String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("title", String(800), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+TITLE_MAX, BODY_MAX = 200, 10_000
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    title: str
+    body: str
+    author_id: str | None
+    author_name: str | None
+    created_at: float
+
+
+def check_post(title: str, body: str) -> tuple[str, str]:
+    if not title.strip() or len(title) > TITLE_MAX:
+        raise ValidationFailed(f"a title has 1 to {TITLE_MAX} characters and is not blank")
+    if len(body) > BODY_MAX:
+        raise ValidationFailed(f"a body has at most {BODY_MAX} characters")
+    if "\x00" in title or "\x00" in body:
+        raise ValidationFailed("a post cannot contain NUL")
+    return title, body
+
+
+class PostRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._query = select(
+            posts.c.id, posts.c.title, posts.c.body, posts.c.author_id, users.c.username, posts.c.created_at
+        ).select_from(posts.outerjoin(users, posts.c.author_id == users.c.id))
+
+    async def create(self, author_id: str, title: str, body: str) -> Post:
+        title, body = check_post(title, body)
+        post_id = secrets.token_urlsafe(12)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(posts).values(
+                    id=post_id, author_id=author_id, title=title, body=body, created_at=time.time()
+                ))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+        post = await self.get(post_id)
+        assert post is not None
+        return post
+
+    async def get(self, post_id: str) -> Post | None:
+        rows = await self._rows(self._query.where(posts.c.id == post_id[:64]))
+        return rows[0] if rows else None
+
+    async def page(self, *, limit: int = 20, before: str | None = None) -> list[Post]:
+        """Newest first; ``before`` is a post id this server issued (ValidationFailed otherwise)."""
+        query = self._query
+        if before is not None:
+            seq = await self._seq(before)
+            if seq is None:
+                raise ValidationFailed("before: not a post id")
+            query = query.where(posts.c.seq < seq)
+        return await self._rows(query.order_by(posts.c.seq.desc()).limit(limit))
+
+    async def _seq(self, post_id: str) -> int | None:
+        try:
+            async with self._engine.connect() as conn:
+                return (await conn.execute(select(posts.c.seq).where(posts.c.id == post_id[:64]))).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+
+    async def _rows(self, query: object) -> list[Post]:
+        try:
+            async with self._engine.connect() as conn:
+                rows = (await conn.execute(query)).all()  # type: ignore[call-overload]
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+        return [Post(r.id, r.title, r.body, r.author_id, r.username, r.created_at) for r in rows]
+
+    async def delete(self, post_id: str) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(posts).where(posts.c.id == post_id))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc

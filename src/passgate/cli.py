@@ -1,0 +1,185 @@
+"""``passgate serve | user | sessions | keys``: one node, and the admin view of a deployment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from passgate import __version__
+from passgate.config import Settings, load_settings
+from passgate.deployment import Deployment
+from passgate.errors import ConfigError, NotFound, PassgateError
+
+DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", "access-ttl")
+SERVE_OPTIONS = (
+    "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "audience",
+    "issuer", "login-limit", "outage", "cors-origins", "public-url", "max-logins",
+    "password-time-cost", "password-memory-kib", "password-parallelism",
+)
+
+
+def _add_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    for name in names:
+        parser.add_argument(f"--{name}", default=None, help=f"(env PASSGATE_{name.upper().replace('-', '_')})")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "func", "name", "all", "session_id")}
+    if given.pop("insecure_cookies", False):
+        given["insecure_cookies"] = True
+    return load_settings(**given)
+
+
+def _password(prompt: str) -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("Again: ") != first:
+            raise PassgateError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+
+
+def _admin(action: Callable[[Deployment, argparse.Namespace], Awaitable[None]]) -> Callable[[argparse.Namespace], None]:
+    def run(args: argparse.Namespace) -> None:
+        async def main() -> None:
+            deployment = Deployment(_settings(args))
+            await deployment.start()
+            try:
+                await action(deployment, args)
+            finally:
+                await deployment.stop()
+
+        asyncio.run(main())
+
+    return run
+
+
+async def _user_create(d: Deployment, args: argparse.Namespace) -> None:
+    user = await d.accounts.register(args.name, _password("Password: "))
+    _print({"id": user.id, "username": user.username})
+
+
+async def _user_password(d: Deployment, args: argparse.Namespace) -> None:
+    revoked = await d.accounts.reset_password(args.name, _password("New password: "))
+    _print({"username": args.name, "revoked": revoked})
+
+
+async def _user_of(d: Deployment, name: str) -> Any:
+    user = await d.users.find(name)
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+async def _user_delete(d: Deployment, args: argparse.Namespace) -> None:
+    revoked = await d.accounts.delete(await _user_of(d, args.name))
+    _print({"username": args.name, "deleted": True, "revoked": revoked})
+
+
+async def _sessions_list(d: Deployment, args: argparse.Namespace) -> None:
+    from passgate.web.api import iso
+
+    user = await _user_of(d, args.name)
+    for login in await d.logins.list(user.id):
+        _print({"id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
+                "last_seen_at": iso(login.last_seen_at), "expires_at": iso(login.ends_at),
+                "user_agent": login.user_agent, "ip": login.ip})
+
+
+async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:
+    user = await _user_of(d, args.name)
+    if args.all == bool(args.session_id):
+        raise PassgateError("give either --all or one SESSION_ID")
+    revoked = (await d.manager.revoke_all(user.id) if args.all
+               else await d.logins.revoke(user.id, [args.session_id]))
+    if not args.all and not revoked:
+        raise NotFound("no such login for that user")
+    _print({"username": user.username, "revoked": revoked})
+
+
+async def _keys_list(d: Deployment, args: argparse.Namespace) -> None:
+    for key in await d.keys.list(d.settings.jwt_alg, access_ttl=d.settings.access_ttl):
+        _print(key)
+
+
+async def _keys_rotate(d: Deployment, args: argparse.Namespace) -> None:
+    _print(await d.keys.rotate(d.settings.jwt_alg))
+
+
+async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
+    _print(await d.keys.export(args.kid))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from passgate.board.app import create_app
+
+    settings = _settings(args)
+    if settings.store == "memory://" and settings.workers > 1:
+        raise ConfigError("the memory store lives in one process: use --workers 1")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                access_log=False, proxy_headers=False, server_header=False, lifespan="on")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="passgate", description=__doc__)
+    root.add_argument("--version", action="version", version=f"passgate {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run one node (the community board and the API)")
+    _add_options(serve, DEPLOYMENT_OPTIONS + SERVE_OPTIONS)
+    serve.add_argument("--insecure-cookies", action="store_true", default=None)
+    serve.set_defaults(func=_serve)
+
+    def admin(group: Any, name: str, action: Any, help_text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=help_text)
+        _add_options(sub, DEPLOYMENT_OPTIONS)
+        sub.set_defaults(func=_admin(action))
+        return sub
+
+    users = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    for name, action, text in (("create", _user_create, "create a user (password from stdin or a prompt)"),
+                               ("password", _user_password, "set a new password; every login of the user ends"),
+                               ("delete", _user_delete, "delete the account and every login of it")):
+        admin(users, name, action, text).add_argument("name")
+
+    sessions = commands.add_parser("sessions", help="a user's logins").add_subparsers(dest="action", required=True)
+    admin(sessions, "list", _sessions_list, "list a user's logins").add_argument("name")
+    revoke = admin(sessions, "revoke", _sessions_revoke, "revoke one login or all of them")
+    revoke.add_argument("name")
+    revoke.add_argument("session_id", nargs="?")
+    revoke.add_argument("--all", action="store_true")
+
+    keys = commands.add_parser("keys", help="signing keys").add_subparsers(dest="action", required=True)
+    admin(keys, "list", _keys_list, "list the signing keys (public members only)")
+    admin(keys, "rotate", _keys_rotate, "make a new signing key current")
+    admin(keys, "export", _keys_export, "print one key's private JWK").add_argument("kid")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except PassgateError as exc:
+        print(f"passgate: {exc.detail}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Credentials: login records, session ids, access and refresh tokens, keys, revocation."""

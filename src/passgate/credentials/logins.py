@@ -1,0 +1,193 @@
+"""Login records in the store, with a node-local cache kept current by the store's change notices.
+
+Reading a login on every request would cost a store round trip per request.  Instead each node
+keeps the records it has read, and trusts one only while it would learn of a change within the
+revocation bound:
+
+* an entry read less than ``max_age`` (0.5 s) ago is always trusted;
+* an older entry is trusted while the change feed is live: the store's ``listen()`` has spoken
+  (a notice or a heartbeat) within the last 0.5 s and the entry was read after the feed's last
+  resynchronisation.  Every revocation publishes the login's id; a node drops the entry when the
+  notice arrives.  A feed that falls silent or restarts sends every read back to the store.
+
+The node that revokes drops its own entry at once, and remembers revoked ids for the life of an
+access token so that a store outage under ``--outage grace`` still refuses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from passgate.credentials.records import Login, decode, encode
+from passgate.stores.base import Store
+
+log = logging.getLogger("passgate.logins")
+
+MAX_AGE = 0.5
+FEED_SILENCE = 0.5
+CACHE_ENTRIES = 200_000
+REVOKED_PREFIX = b"r:"
+
+
+def login_key(user_id: str, login_id: str) -> str:
+    return f"pg:{{{user_id}}}:l:{login_id}"
+
+
+def index_key(user_id: str) -> str:
+    return f"pg:{{{user_id}}}:ix"
+
+
+class _Entry:
+    __slots__ = ("fetched_at", "login", "raw")
+
+    def __init__(self, login: Login, raw: bytes, fetched_at: float) -> None:
+        self.login, self.raw, self.fetched_at = login, raw, fetched_at
+
+
+class LoginRepository:
+    """Create, read, update and revoke login records; one per node, shared by every request."""
+
+    def __init__(
+        self, store: Store, *, clock: Callable[[], float] = time.time, revoked_retention: float = 3600.0
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
+        self._revoked: OrderedDict[str, float] = OrderedDict()
+        self._retention = revoked_retention
+        self._feed_alive_at = 0.0
+        self._resynced_at = float("inf")
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the change feed -------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._store.shared and self._task is None:
+            self._task = asyncio.create_task(self._follow(), name="passgate-login-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _follow(self) -> None:
+        async for message in self._store.listen():
+            now = self._clock()
+            if message is None:
+                self._cache.clear()
+                self._resynced_at = now
+            elif message.startswith(REVOKED_PREFIX):
+                self._forget(message[len(REVOKED_PREFIX) :].decode(errors="replace"), now)
+            self._feed_alive_at = now
+
+    def _forget(self, login_id: str, now: float) -> None:
+        self._cache.pop(login_id, None)
+        self._revoked[login_id] = now
+        self._revoked.move_to_end(login_id)
+        while self._revoked and next(iter(self._revoked.values())) < now - self._retention:
+            self._revoked.popitem(last=False)
+
+    def _trusted(self, entry: _Entry, now: float) -> bool:
+        if not self._store.shared or now - entry.fetched_at < MAX_AGE:
+            return True
+        return now - self._feed_alive_at < FEED_SILENCE and entry.fetched_at >= self._resynced_at
+
+    def known_revoked(self, login_id: str) -> bool:
+        """Whether this node has seen the login revoked (for ``--outage grace``)."""
+        return login_id in self._revoked
+
+    def last_known(self, user_id: str, login_id: str) -> Login | None:
+        """Whatever this node last read of the login, however old (for ``--outage grace``)."""
+        entry = self._cache.get(login_id)
+        return entry.login if entry is not None and entry.login.user_id == user_id else None
+
+    def _remember(self, login: Login, raw: bytes, fetched_at: float) -> None:
+        if self._revoked.get(login.id, -1.0) >= fetched_at:
+            return  # a revocation arrived while we were reading
+        self._cache[login.id] = _Entry(login, raw, fetched_at)
+        self._cache.move_to_end(login.id)
+        if len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+
+    # -- records ---------------------------------------------------------------------
+
+    async def add(self, login: Login) -> None:
+        now = self._clock()
+        raw = encode(login)
+        await self._store.set(login_key(login.user_id, login.id), raw, login.ttl(now))
+        await self._store.add_member(index_key(login.user_id), login.id, login.ttl(now))
+        self._remember(login, raw, now)
+
+    async def get(self, user_id: str, login_id: str, *, fresh: bool = False) -> Login | None:
+        """The live login, or None; ``fresh`` skips the cache (before a compare-and-set)."""
+        found = await self._read(user_id, login_id, fresh=fresh)
+        return found[0] if found else None
+
+    async def _read(self, user_id: str, login_id: str, *, fresh: bool) -> tuple[Login, bytes] | None:
+        now = self._clock()
+        entry = self._cache.get(login_id)
+        if (
+            entry is not None and not fresh and entry.login.user_id == user_id
+            and self._trusted(entry, now) and entry.login.alive(now)
+        ):
+            return entry.login, entry.raw
+        raw = await self._store.get(login_key(user_id, login_id))
+        if raw is None:
+            self._cache.pop(login_id, None)
+            return None
+        login = decode(login_id, raw)
+        if not login.alive(now):
+            return None
+        self._remember(login, raw, now)
+        return login, raw
+
+    async def update(self, before: Login, after: Login) -> bool:
+        """Write ``after`` if the store still holds ``before``; False if it changed or was revoked."""
+        found = await self._read(before.user_id, before.id, fresh=False)
+        if found is None or found[0] != before:
+            found = await self._read(before.user_id, before.id, fresh=True)
+            if found is None or found[0] != before:
+                return False
+        now = self._clock()
+        raw = encode(after)
+        if not await self._store.replace(login_key(after.user_id, after.id), found[1], raw, after.ttl(now)):
+            self._cache.pop(after.id, None)
+            return False
+        self._remember(after, raw, now)
+        return True
+
+    async def list(self, user_id: str) -> list[Login]:
+        """The user's live logins, oldest first."""
+        ids = await self._store.members(index_key(user_id))
+        raws = await self._store.get_many([login_key(user_id, i) for i in ids]) if ids else []
+        now = self._clock()
+        live = [decode(i, raw) for i, raw in zip(ids, raws, strict=True) if raw is not None]
+        live = [login for login in live if login.alive(now)]
+        gone = set(ids) - {login.id for login in live}
+        if gone:
+            await self._store.remove_members(index_key(user_id), *gone)
+        return sorted(live, key=lambda login: (login.created_at, login.id))
+
+    async def revoke(self, user_id: str, login_ids: Sequence[str]) -> int:
+        """Delete logins; every node refuses them within the revocation bound, this one at once."""
+        if not login_ids:
+            return 0
+        now = self._clock()
+        for login_id in login_ids:
+            self._forget(login_id, now)
+        count = await self._store.delete(*(login_key(user_id, i) for i in login_ids))
+        await self._store.remove_members(index_key(user_id), *login_ids)
+        for login_id in login_ids:
+            await self._store.publish(REVOKED_PREFIX + login_id.encode())
+        return count
+
+    async def revoke_all(self, user_id: str, *, keep: str | None = None) -> int:
+        ids = [i for i in await self._store.members(index_key(user_id)) if i != keep]
+        return await self.revoke(user_id, ids)

@@ -1,0 +1,34 @@
+"""Failed-login limits per account and per client address, counted in the store (so across nodes)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from passgate.errors import RateLimited
+from passgate.stores.base import Store
+
+
+def _account(key: str) -> str:
+    return "pg:rl:a:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _address(ip: str) -> str:
+    return "pg:rl:ip:" + ip
+
+
+class LoginLimiter:
+    """Once either count reaches ``limit`` in ``window`` seconds, every attempt answers 429."""
+
+    def __init__(self, store: Store, *, limit: int, window: float) -> None:
+        self._store, self._limit, self._window = store, limit, window
+
+    async def check(self, account: str, ip: str) -> None:
+        for key in (_account(account), _address(ip)):
+            count, left = await self._store.peek_count(key)
+            if count >= self._limit:
+                raise RateLimited(math.ceil(left))
+
+    async def failed(self, account: str, ip: str) -> None:
+        for key in (_account(account), _address(ip)):
+            await self._store.incr(key, self._window)

@@ -1,0 +1,1 @@
+"""Users: names, passwords (argon2id) and the user repository."""

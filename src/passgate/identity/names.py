@@ -1,0 +1,60 @@
+"""The username and password rules of the contract."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from passgate.errors import ValidationFailed
+
+USERNAME_MIN, USERNAME_MAX = 3, 32
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+_PUNCTUATION = frozenset("_.-")
+
+
+def normalize_username(raw: str) -> str:
+    """The stored spelling of a name: NFKC."""
+    return unicodedata.normalize("NFKC", raw)
+
+
+def username_key(raw: str) -> str:
+    """What uniqueness and lookup compare: NFKC then case folding (so ``ß`` = ``ss``)."""
+    return normalize_username(raw).casefold()
+
+
+def _script(char: str) -> str:
+    # Unicode character names start with the script for letters ("LATIN SMALL LETTER A",
+    # "HANGUL SYLLABLE GA", "CYRILLIC ..."); close enough to the Script property for this rule.
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0] if name else "UNKNOWN"
+
+
+def check_username(raw: str) -> str:
+    """The normalised name, or ValidationFailed saying which rule it breaks."""
+    name = normalize_username(raw)
+    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
+        raise ValidationFailed(f"a username has {USERNAME_MIN} to {USERNAME_MAX} characters")
+    scripts: set[str] = set()
+    previous_is_letter = False
+    for char in name:
+        category = unicodedata.category(char)
+        if category.startswith("L"):
+            scripts.add(_script(char))
+            previous_is_letter = True
+        elif category.startswith("M") and previous_is_letter:
+            continue
+        elif category == "Nd" or char in _PUNCTUATION:
+            previous_is_letter = False
+        else:
+            raise ValidationFailed("a username has only letters, digits, '_', '.' and '-'")
+    if len(scripts) > 1:
+        raise ValidationFailed("the letters of a username are all of one script")
+    return name
+
+
+def check_password(password: str) -> str:
+    """The password unchanged (never normalised), or ValidationFailed."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise ValidationFailed(f"a password has {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+    if "\x00" in password:
+        raise ValidationFailed("a password cannot contain NUL")
+    return password

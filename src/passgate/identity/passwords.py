@@ -1,0 +1,69 @@
+"""Password hashing with argon2id, always off the event loop.
+
+Unknown users are checked against a dummy hash made with the same parameters, so a login for a
+name that does not exist costs the same time and answers the same as a wrong password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher as _Argon2
+from argon2 import Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+
+@dataclass(frozen=True)
+class HashPolicy:
+    """argon2id parameters (RFC 9106's second recommendation by default)."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 4
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    #: A fresh hash to store when the stored one used other parameters.
+    new_hash: str | None = None
+
+
+class PasswordHasher:
+    """argon2id on a small thread pool: at most one hash per core runs at a time."""
+
+    def __init__(self, policy: HashPolicy = HashPolicy(), *, threads: int | None = None) -> None:
+        self._argon = _Argon2(
+            time_cost=policy.time_cost, memory_cost=policy.memory_kib,
+            parallelism=policy.parallelism, type=Type.ID,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 2, thread_name_prefix="argon2")
+        self._dummy = self._argon.hash(secrets.token_urlsafe(16))
+
+    async def _run(self, fn: object, *args: object) -> object:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+
+    async def hash(self, password: str) -> str:
+        return str(await self._run(self._argon.hash, password))
+
+    def _verify(self, stored: str | None, password: str) -> Verdict:
+        try:
+            self._argon.verify(stored or self._dummy, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return Verdict(False)
+        if stored is None:
+            return Verdict(False)
+        return Verdict(True, self._argon.hash(password) if self._argon.check_needs_rehash(stored) else None)
+
+    async def verify(self, stored: str | None, password: str) -> Verdict:
+        """Check ``password`` against ``stored``; ``None`` (no such user) does the same work and fails."""
+        result = await self._run(self._verify, stored, password)
+        assert isinstance(result, Verdict)
+        return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

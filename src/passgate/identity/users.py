@@ -1,0 +1,102 @@
+"""Users in the relational database, and the protocol an application's own user model satisfies."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Column, Float, String, Table, Text, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from passgate.db import metadata
+from passgate.errors import StoreUnavailable, UsernameTaken
+from passgate.identity.names import username_key
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("username_key", String(256), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    password_hash: str
+    created_at: float
+
+
+class UserRepository(Protocol):
+    """What passgate needs from wherever an application keeps its users."""
+
+    async def create(self, username: str, password_hash: str) -> User: ...
+    async def get(self, user_id: str) -> User | None: ...
+    async def find(self, username: str) -> User | None: ...
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+    async def delete(self, user_id: str) -> bool: ...
+
+
+def new_id() -> str:
+    """An opaque, unguessable id (128 random bits)."""
+    return secrets.token_urlsafe(16)
+
+
+class SqlUserRepository:
+    """The default user table, on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: object = time.time) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    async def create(self, username: str, password_hash: str) -> User:
+        user = User(new_id(), username, password_hash, float(self._clock()))  # type: ignore[operator]
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    insert(users).values(
+                        id=user.id, username=user.username, username_key=username_key(username),
+                        password_hash=password_hash, created_at=user.created_at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise UsernameTaken("that username is taken") from exc
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+        return user
+
+    async def _one(self, *where: object) -> User | None:
+        try:
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(select(users).where(*where))).first()  # type: ignore[arg-type]
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+        return User(row.id, row.username, row.password_hash, row.created_at) if row else None
+
+    async def get(self, user_id: str) -> User | None:
+        return await self._one(users.c.id == user_id)
+
+    async def find(self, username: str) -> User | None:
+        return await self._one(users.c.username_key == username_key(username))
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+
+    async def delete(self, user_id: str) -> bool:
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(delete(users).where(users.c.id == user_id))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("the database failed") from exc
+        return bool(result.rowcount)

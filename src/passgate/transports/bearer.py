@@ -1,0 +1,44 @@
+"""``Authorization: Bearer <token>`` (RFC 6750)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from passgate.errors import TokenInvalid, ValidationFailed
+
+_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+#: Longer than any token passgate issues, with room; anything larger is refused unparsed.
+MAX_TOKEN = 4096
+
+
+class BearerTransport:
+    scheme = "Bearer"
+
+    def read(self, values: Sequence[str]) -> str | None:
+        """The token from the ``Authorization`` header values, None when there is none.
+
+        More than one header is a malformed request; another scheme or a malformed token is
+        an invalid credential (the request is still judged by this header alone).
+        """
+        if not values:
+            return None
+        if len(values) > 1:
+            raise ValidationFailed("more than one Authorization header", status=400)
+        scheme, _, token = values[0].strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer":
+            raise TokenInvalid("only Bearer authorization is accepted")
+        if not token or len(token) > MAX_TOKEN or not _TOKEN68.match(token):
+            raise TokenInvalid("malformed bearer token")
+        return token
+
+    def challenge(self, error: str | None = None, description: str | None = None) -> str:
+        """A ``WWW-Authenticate`` value (RFC 6750 §3)."""
+        parts = ['realm="passgate"']
+        if error:
+            parts.append(f'error="{error}"')
+        if description:
+            safe = description.replace('"', "'").replace("\\", "")
+            parts.append(f'error_description="{safe}"')
+        return f"{self.scheme} " + ", ".join(parts)

@@ -1,0 +1,27 @@
+"""The session cookie: ``__Host-passgate`` with ``Secure; HttpOnly; SameSite=Lax; Path=/``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class CookieTransport:
+    def __init__(self, *, insecure: bool = False, max_age: int | None = None) -> None:
+        #: ``--insecure-cookies`` drops ``Secure`` and with it the ``__Host-`` prefix, which requires it.
+        self.name = "passgate" if insecure else "__Host-passgate"
+        self._secure = not insecure
+        self._max_age = max_age
+
+    def read(self, cookies: Mapping[str, str]) -> str | None:
+        value = cookies.get(self.name)
+        return value or None
+
+    def _attributes(self) -> str:
+        return "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self._secure else "")
+
+    def set_header(self, value: str) -> str:
+        age = f"; Max-Age={self._max_age}" if self._max_age else ""
+        return f"{self.name}={value}{age}{self._attributes()}"
+
+    def clear_header(self) -> str:
+        return f'{self.name}=""; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT{self._attributes()}'

@@ -1,0 +1,127 @@
+"""The library's front door: :class:`Passgate` protects a FastAPI or Starlette application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from passgate.config import Settings, load_settings
+from passgate.deployment import Deployment
+from passgate.errors import AuthError
+from passgate.identity.users import UserRepository
+from passgate.transports import BearerTransport, CookieTransport
+from passgate.web import problems
+from passgate.web.api import build_router
+from passgate.web.auth import Authenticator, Caller
+from passgate.web.metrics import Metrics, MetricsMiddleware
+from passgate.web.middleware import BodyLimitMiddleware, OriginGuardMiddleware
+
+TOKEN_PATHS = ("/token", "/token/refresh")
+
+
+class Passgate:
+    """One deployment's authentication, ready to install into an app.
+
+    Built from a :class:`Settings` or from the same keywords and ``PASSGATE_*`` variables as
+    ``passgate serve``.  Nothing is global: two instances in one process are independent.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, users: UserRepository | None = None,
+                 **options: Any) -> None:
+        self.settings = settings or load_settings(**options)
+        self.deployment = Deployment(self.settings, users=users)
+        self.cookie = CookieTransport(
+            insecure=self.settings.insecure_cookies, max_age=int(self.settings.session_absolute)
+        )
+        self.bearer = BearerTransport()
+        self.metrics = Metrics()
+        self.authenticator = Authenticator(
+            self.deployment.manager, cookie=self.cookie, bearer=self.bearer, public_url=self.settings.public_url
+        )
+
+    # -- dependencies ----------------------------------------------------------------
+
+    async def current_user(self, request: Request) -> Caller:
+        """FastAPI dependency: the caller (cookie or bearer), or 401; checks CSRF for cookie callers."""
+        return await self.caller(request)
+
+    async def optional_user(self, request: Request) -> Caller | None:
+        """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
+        caller = await self.authenticator.caller(request, required=False)
+        return None if caller is None else await self._with_username(caller)
+
+    async def caller(self, request: Request, *, form_token: str | None = None) -> Caller:
+        caller = await self.authenticator.caller(request, required=True)
+        assert caller is not None
+        self.authenticator.check_csrf(request, caller, form_token)
+        return await self._with_username(caller)
+
+    async def _with_username(self, caller: Caller) -> Caller:
+        if caller.username:
+            return caller
+        # A token vouched for by its signature alone during a store outage: the name comes from the database.
+        user = await self.deployment.users.get(caller.user_id)
+        if user is None:
+            raise AuthError("the account is gone")
+        return replace(caller, username=user.username)
+
+    async def session_caller(self, cookie: str) -> Caller:
+        login = await self.deployment.manager.session(cookie)
+        return Caller(login.user_id, login.username, "session", login, self.deployment.manager.csrf_token(login))
+
+    # -- installing ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
+        """Start the store listeners and key reloading with the app, stop them after."""
+        await self.deployment.start()
+        try:
+            yield
+        finally:
+            await self.deployment.stop()
+
+    def install(self, app: FastAPI, *, prefix: str = "/api") -> None:
+        """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards."""
+        app.include_router(build_router(self), prefix=prefix)
+        problems.install(app)
+        self._add_service_routes(app)
+        app.add_middleware(OriginGuardMiddleware, public_url=self.settings.public_url,
+                           cors_origins=self.settings.cors_origins, cors_paths=[prefix + p for p in TOKEN_PATHS])
+        if self.settings.cors_origins:
+            app.add_middleware(
+                CORSMiddleware, allow_origins=list(self.settings.cors_origins), allow_credentials=False,
+                allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        app.add_middleware(BodyLimitMiddleware)
+        app.add_middleware(MetricsMiddleware, metrics=self.metrics)
+
+    def _add_service_routes(self, app: FastAPI) -> None:
+        @app.get("/.well-known/jwks.json", include_in_schema=False)
+        async def jwks() -> Response:
+            return JSONResponse(self.deployment.ring().jwks(), headers={"Cache-Control": "max-age=60"})
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> Response:
+            return PlainTextResponse("ok")
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz() -> Response:
+            checks = await self.deployment.ready()
+            return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def app(self, **fastapi_options: Any) -> FastAPI:
+        """A FastAPI application serving only passgate's API (for a dedicated auth service)."""
+        app = FastAPI(lifespan=self.lifespan, **fastapi_options)
+        self.install(app)
+        return app

@@ -1,0 +1,78 @@
+"""Who is calling: the one place a request's credential becomes a :class:`Caller`.
+
+A request that sends ``Authorization`` is judged by it alone; otherwise by the session cookie.
+Cookie callers must prove unsafe requests with the CSRF token and, when sent, a same-site Origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from starlette.requests import Request
+
+from passgate.credentials.manager import LoginManager
+from passgate.credentials.records import Login
+from passgate.errors import AuthError, CsrfFailed
+from passgate.transports import BearerTransport, CookieTransport
+from passgate.web.middleware import UNSAFE, site_origin
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of a request."""
+
+    user_id: str
+    username: str
+    #: ``"session"`` (cookie) or ``"token"`` (bearer).
+    auth: Literal["session", "token"]
+    login: Login
+    #: The session's CSRF token (cookie callers only).
+    csrf_token: str | None = None
+
+    @property
+    def session_id(self) -> str:
+        return self.login.id
+
+
+class Authenticator:
+    def __init__(
+        self, manager: LoginManager, *, cookie: CookieTransport, bearer: BearerTransport,
+        public_url: str | None,
+    ) -> None:
+        self.manager, self.cookie, self.bearer, self.public_url = manager, cookie, bearer, public_url
+
+    async def _resolve(self, request: Request) -> Caller | None:
+        token = self.bearer.read(request.headers.getlist("authorization"))
+        if token is not None:
+            login = await self.manager.bearer(token)
+            return Caller(login.user_id, login.username, "token", login)
+        cookie = self.cookie.read(request.cookies)
+        if cookie is None:
+            return None
+        login = await self.manager.session(cookie)
+        return Caller(login.user_id, login.username, "session", login, self.manager.csrf_token(login))
+
+    async def caller(self, request: Request, *, required: bool) -> Caller | None:
+        """The caller, resolved once per request; AuthError when required and absent."""
+        state = request.state
+        if not hasattr(state, "passgate_caller"):
+            try:
+                state.passgate_caller = await self._resolve(request)
+                state.passgate_error = None
+            except AuthError as exc:
+                state.passgate_caller, state.passgate_error = None, exc
+        if required and state.passgate_caller is None:
+            raise state.passgate_error or AuthError("log in or send a bearer token")
+        return state.passgate_caller  # type: ignore[no-any-return]
+
+    def check_csrf(self, request: Request, caller: Caller, form_token: str | None = None) -> None:
+        """For cookie callers' unsafe requests: the session's CSRF token and a same-site Origin."""
+        if caller.auth != "session" or request.method not in UNSAFE:
+            return
+        token = request.headers.get("x-csrf-token") or form_token
+        if not self.manager.check_csrf(caller.login, token):
+            raise CsrfFailed("missing or wrong CSRF token")
+        origin = request.headers.get("origin")
+        if origin is not None and origin.lower().rstrip("/") != site_origin(request.scope, self.public_url):
+            raise CsrfFailed("cross-site request refused")

@@ -1,0 +1,72 @@
+"""Reading JSON request bodies strictly: the media type, the syntax, then the shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from passgate.errors import UnsupportedMediaType, ValidationFailed
+from passgate.web.problems import describe
+
+M = TypeVar("M", bound=BaseModel)
+MAX_DEPTH = 32
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("duplicate key")
+        result[key] = value
+    return result
+
+
+def _too_deep(raw: bytes) -> bool:
+    depth = 0
+    for byte in raw:
+        if byte in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in b"]}":
+            depth -= 1
+    return False
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object: 415 for another media type, 400 for bad JSON, 422 for a non-object."""
+    if not is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("send application/json")
+    raw = await request.body()
+    try:
+        if _too_deep(raw):
+            raise ValueError("nested too deeply")
+        data = json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("the body is not valid JSON", status=400) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    return data
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise ValidationFailed(describe(list(exc.errors()))) from exc
+
+
+async def read(request: Request, model: type[M]) -> M:
+    return parse(model, await json_object(request))

@@ -1,0 +1,82 @@
+"""Pure ASGI guards that run before any route: the body size cap and the foreign-Origin check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from passgate.errors import CsrfFailed, PassgateError, PayloadTooLarge
+from passgate.web.problems import from_error
+
+MAX_BODY = 64 * 1024
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _reject(exc: PassgateError, scope: Scope, receive: Receive, send: Send) -> None:
+    await from_error(exc)(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """413 for a body over ``limit`` bytes, by its Content-Length or as it streams in."""
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _reject(PayloadTooLarge(f"the body is over {self.limit} bytes"), scope, receive, send)
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise PayloadTooLarge(f"the body is over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def site_origin(scope: Scope, public_url: str | None) -> str:
+    """This site, for ``Origin`` checks: ``--public-url``, else the request's own scheme and host."""
+    if public_url:
+        return public_url.lower()
+    host = Headers(scope=scope).get("host", "")
+    return f"{scope.get('scheme', 'http')}://{host}".lower()
+
+
+class OriginGuardMiddleware:
+    """403 ``csrf_failed`` for an unsafe request without ``Authorization`` from a foreign Origin.
+
+    This covers login and registration too (login CSRF).  ``cors_paths`` may be called from the
+    ``--cors-origins`` allow-list (the token endpoints, which set no cookie).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, public_url: str | None, cors_origins: Iterable[str] = (),
+        cors_paths: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self.public_url = public_url
+        self.cors_origins = frozenset(o.lower().rstrip("/") for o in cors_origins)
+        self.cors_paths = frozenset(cors_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in UNSAFE:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and "authorization" not in headers and not self._allowed(origin, scope):
+                return await _reject(CsrfFailed("cross-site request refused"), scope, receive, send)
+        await self.app(scope, receive, send)
+
+    def _allowed(self, origin: str, scope: Scope) -> bool:
+        origin = origin.lower().rstrip("/")
+        if origin == site_origin(scope, self.public_url):
+            return True
+        return origin in self.cors_origins and scope["path"] in self.cors_paths

@@ -1,0 +1,90 @@
+"""RFC 9457 problem+json for every error, with the contract's stable codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from passgate.errors import AuthError, PassgateError, RateLimited, StoreUnavailable, TokenExpired, TokenInvalid
+
+log = logging.getLogger("passgate.web")
+
+PROBLEM = "application/problem+json"
+_BY_STATUS = {
+    400: ("validation_failed", "Bad request"),
+    401: ("not_authenticated", "Not authenticated"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_failed", "Validation failed"),
+}
+CHALLENGE = 'Bearer realm="passgate"'
+
+
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+    body = {"type": f"https://passgate.dev/problems/{code}", "title": title, "status": status,
+            "detail": detail, "code": code}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def challenge_for(exc: PassgateError) -> str:
+    if isinstance(exc, TokenInvalid | TokenExpired):
+        return f'{CHALLENGE}, error="invalid_token", error_description="{exc.code}"'
+    return CHALLENGE
+
+
+def from_error(exc: PassgateError) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthError):
+        headers["WWW-Authenticate"] = challenge_for(exc)
+    if isinstance(exc, RateLimited | StoreUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    return problem(exc.status, exc.code, exc.title, exc.detail, headers)
+
+
+async def _passgate_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PassgateError)
+    return from_error(exc)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code, title = _BY_STATUS.get(exc.status_code, ("error", "Error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem(exc.status_code, code, title, detail, dict(exc.headers or {}))
+
+
+def describe(errors: list[Any]) -> str:
+    """Where and why validation failed, never what was sent (it may be a password)."""
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "validation_failed", "Malformed JSON", "the body is not valid JSON")
+    return problem(422, "validation_failed", "Validation failed", describe(errors))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(PassgateError, _passgate_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,25 @@
+"""The board on PostgreSQL: users and posts in a real server the tests start themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.api import assert_problem, login, register
+from tests.nodes import Node
+
+pytestmark = pytest.mark.postgres
+
+
+def test_flow_on_postgres(nodes: Callable[..., Node], postgres_url: str) -> None:
+    node = nodes("--database-url", postgres_url)
+    with node.client() as client:
+        name, _ = register(client)
+        assert_problem(client.post("/api/users", json={"username": name.upper(), "password": "correct horse"}),
+                       409, "username_taken")
+        session = login(client, name)
+        post = client.post("/api/posts", json={"title": "on postgres", "body": "b"}, headers=session.headers())
+        assert post.status_code == 201
+        assert client.get(f"/api/posts/{post.json()['id']}").json()["author"]["username"] == name
+        assert client.get("/readyz").status_code == 200

@@ -1,0 +1,68 @@
+"""Pytest fixtures that start real servers (see ``tests/servers.py``); registered in ``tests/conftest.py``.
+
+- ``redis_server``: a session-wide private ``redis-server`` (appendonly on), a :class:`RedisServer`
+  with ``.url`` (``redis://127.0.0.1:PORT/0``), ``.port``, ``stop()``, ``start()``, ``kill()``.
+- ``make_redis_server``: a factory of private servers owned by one test
+  (``make_redis_server(appendonly=True)``), for tests that stop or kill their server.
+- ``redis_cluster``: a session-wide 6-node Redis Cluster, a :class:`RedisClusterServers` with ``.url``
+  (``redis+cluster://…`` with three seeds), ``kill_master_for(key)``, ``wait_failover(node)``,
+  ``revive(node)``, ``flushall()``.
+- ``postgres_url``: ``postgresql+asyncpg://postgres@127.0.0.1:PORT/postgres`` of a session-wide
+  private PostgreSQL.
+
+A missing binary fails the test with a message saying so; nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.servers import PostgresServer, RedisClusterServers, RedisServer, ServerError
+
+
+def _start(factory: Callable[[], Any]) -> Any:
+    try:
+        return factory()
+    except ServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server: RedisServer = _start(lambda: RedisServer(appendonly=True))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def make_redis_server() -> Iterator[Callable[..., RedisServer]]:
+    started: list[RedisServer] = []
+
+    def make(**options: Any) -> RedisServer:
+        server: RedisServer = _start(lambda: RedisServer(**options))
+        started.append(server)
+        try:
+            return server.start()
+        except ServerError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    yield make
+    for server in started:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServers]:
+    cluster: RedisClusterServers = _start(RedisClusterServers)
+    with cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    server: PostgresServer = _start(PostgresServer)
+    with server:
+        yield server.url

@@ -1,0 +1,127 @@
+"""The user repository on SQLite and on a real PostgreSQL, and the password hasher."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from passgate.db import create_schema, open_engine
+from passgate.errors import UsernameTaken, ValidationFailed
+from passgate.identity.names import check_password, check_username, username_key
+from passgate.identity.passwords import HashPolicy, PasswordHasher
+from passgate.identity.users import SqlUserRepository
+
+FAST = HashPolicy(time_cost=1, memory_kib=8192, parallelism=1)
+
+
+class UserRepositoryContract:
+    async def test_create_and_find(self, repo: SqlUserRepository) -> None:
+        user = await repo.create("Alice", "hash")
+        assert (await repo.get(user.id)) == user
+        assert (await repo.find("alice")) == user
+        assert (await repo.find("ALICE")) == user
+
+    async def test_unique_after_casefold(self, repo: SqlUserRepository) -> None:
+        await repo.create("strasse", "h")
+        with pytest.raises(UsernameTaken):
+            await repo.create("STRAßE", "h")
+
+    async def test_set_password_hash(self, repo: SqlUserRepository) -> None:
+        user = await repo.create("bob", "old")
+        await repo.set_password_hash(user.id, "new")
+        found = await repo.get(user.id)
+        assert found is not None and found.password_hash == "new"
+
+    async def test_delete_frees_the_name(self, repo: SqlUserRepository) -> None:
+        user = await repo.create("carol", "h")
+        assert await repo.delete(user.id) is True
+        assert await repo.get(user.id) is None
+        assert await repo.delete(user.id) is False
+        again = await repo.create("Carol", "h")
+        assert again.id != user.id
+
+    async def test_ids_are_opaque(self, repo: SqlUserRepository) -> None:
+        one, two = await repo.create("dave", "h"), await repo.create("erin", "h")
+        assert not one.id.isdigit() and len(one.id) >= 16 and one.id != two.id
+
+    async def test_unknown(self, repo: SqlUserRepository) -> None:
+        assert await repo.find("nobody") is None
+        assert await repo.get("nothing") is None
+
+
+class TestSqliteUsers(UserRepositoryContract):
+    @pytest.fixture
+    async def repo(self, tmp_path: Path) -> AsyncIterator[SqlUserRepository]:
+        engine = open_engine(f"sqlite+aiosqlite:///{tmp_path}/users.db")
+        await create_schema(engine)
+        yield SqlUserRepository(engine)
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+class TestPostgresUsers(UserRepositoryContract):
+    @pytest.fixture
+    async def repo(self, postgres_url: str) -> AsyncIterator[SqlUserRepository]:
+        engine = open_engine(postgres_url)
+        await create_schema(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("TRUNCATE users CASCADE"))
+        yield SqlUserRepository(engine)
+        await engine.dispose()
+
+
+def test_username_rules() -> None:
+    assert check_username("ｆｕｌｌ") == "full"  # NFKC first
+    assert username_key("Straße") == username_key("STRASSE")
+    for bad in ("ab", "a b", "x\u200by", "abcЖ", "한글a"):
+        with pytest.raises(ValidationFailed):
+            check_username(bad)
+    assert check_username("é̃tre") == "é̃tre"  # combining marks belong to their letter
+
+
+def test_password_rules() -> None:
+    assert check_password(" spaces   ") == " spaces   "
+    for bad in ("1234567", "x" * 1025, "abc\x00defgh"):
+        with pytest.raises(ValidationFailed):
+            check_password(bad)
+
+
+async def test_hash_verify_and_unknown_user() -> None:
+    hasher = PasswordHasher(FAST)
+    stored = await hasher.hash("correct horse")
+    assert stored.startswith("$argon2id$")
+    assert (await hasher.verify(stored, "correct horse")).ok
+    assert not (await hasher.verify(stored, "wrong")).ok
+    assert not (await hasher.verify(None, "correct horse")).ok
+    hasher.close()
+
+
+async def test_rehash_when_parameters_change() -> None:
+    old, new = PasswordHasher(FAST), PasswordHasher(HashPolicy(time_cost=2, memory_kib=8192, parallelism=1))
+    stored = await old.hash("correct horse")
+    verdict = await new.verify(stored, "correct horse")
+    assert verdict.ok and verdict.new_hash is not None and "t=2" in verdict.new_hash
+    assert (await new.verify(verdict.new_hash, "correct horse")).new_hash is None
+    old.close()
+    new.close()
+
+
+async def test_hashing_runs_off_the_event_loop() -> None:
+    hasher = PasswordHasher(HashPolicy(time_cost=2, memory_kib=32768, parallelism=1))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await asyncio.gather(*(hasher.hash("correct horse") for _ in range(4)))
+    task.cancel()
+    hasher.close()
+    assert ticks > 5  # the loop kept running while argon2 worked

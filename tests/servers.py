@@ -1,0 +1,574 @@
+"""Real, private servers for the tests: ``redis-server``, a Redis Cluster and PostgreSQL.
+
+Each server runs from a temporary directory on free loopback ports (never the standard 6379 or
+5432, where system services may listen), is waited for with a bounded timeout, and is stopped by
+its pid.  Every helper is a context manager that cleans up even when starting fails; an ``atexit``
+hook also stops whatever is still running if the test process is interrupted.
+
+    with RedisServer(appendonly=True) as server:      # server.url == "redis://127.0.0.1:PORT/0"
+        server.stop(); server.start()                  # same port, same dir: the AOF keeps the data
+    with RedisClusterServers() as cluster:            # 3 masters + 3 replicas, cluster.url
+        killed = cluster.kill_master_for("pg:{u1}:a"); cluster.wait_failover(killed)
+    with PostgresServer() as pg:                       # pg.url == "postgresql+asyncpg://postgres@…"
+        ...
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+T = TypeVar("T")
+
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+CLUSTER_NODE_TIMEOUT_MS = 1000
+_RESERVED_PORTS = {6379, 5432}
+
+_running: set[Any] = set()
+
+
+class ServerError(RuntimeError):
+    """A test server could not be started, or did not reach the state a test waits for."""
+
+
+def _stop_all_at_exit() -> None:
+    for server in list(_running):
+        with contextlib.suppress(Exception):
+            server.close()
+
+
+atexit.register(_stop_all_at_exit)
+
+
+# -- small helpers ---------------------------------------------------------------------------------
+
+
+def require_binary(name: str) -> str:
+    """The path of ``name`` on PATH, or a ServerError saying how to get it."""
+    path = shutil.which(name)
+    if path is None:
+        raise ServerError(f"{name!r} is not installed (not on PATH); `make test` installs it with apt-get")
+    return path
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(*, with_bus: bool = False) -> int:
+    """A free loopback port; with ``with_bus`` also ``port + 10000`` (a Redis Cluster bus port)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port in _RESERVED_PORTS:
+            continue
+        if with_bus and (port + 10000 > 65535 or not _port_free(port + 10000)):
+            continue
+        return port
+    raise ServerError("no free loopback port found")
+
+
+def wait_until(check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.05) -> T:
+    """Call ``check`` until it returns something other than None (or False); ServerError on timeout."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        try:
+            result = check()
+            if result is not None and result is not False:
+                return result
+        except Exception as exc:  # the server is not there yet
+            last_error = exc
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise ServerError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def _die_with_parent() -> None:
+    # Linux: the child gets SIGTERM if the test process dies without cleaning up.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_and_wait(pid: int, sig: int, timeout: float) -> bool:
+    """Send ``sig`` to ``pid`` and wait for it to exit; True when it did."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        if not _pid_alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def redis_call(port: int, *args: Any, timeout: float = 1.0) -> Any:
+    """One command to the redis-server on ``port`` (decoded responses, no retries)."""
+    client = redis.Redis(
+        host="127.0.0.1", port=port, socket_timeout=timeout, socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0), decode_responses=True,
+    )
+    with client:
+        return client.execute_command(*args)
+
+
+def _info(port: int, section: str) -> dict[str, str]:
+    text = redis_call(port, "INFO", section)
+    if isinstance(text, dict):  # redis-py parses INFO into a dict
+        return {str(k): str(v) for k, v in text.items()}
+    return dict(line.split(":", 1) for line in str(text).splitlines() if ":" in line)
+
+
+# -- a single redis-server ------------------------------------------------------------------------
+
+
+class RedisServer:
+    """One private ``redis-server``; ``stop()``/``start()`` keep the port and the data dir."""
+
+    def __init__(
+        self, *, appendonly: bool = False, cluster: bool = False, port: int | None = None,
+        directory: Path | None = None, extra: dict[str, str] | None = None,
+    ) -> None:
+        self.binary = require_binary("redis-server")
+        self.appendonly = appendonly
+        self.cluster = cluster
+        self.port = port if port is not None else free_port(with_bus=cluster)
+        self._own_dir = directory is None
+        self.dir = directory if directory is not None else Path(tempfile.mkdtemp(prefix="passgate-redis-"))
+        self.extra = dict(extra or {})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _config(self) -> str:
+        options = {
+            "port": str(self.port),
+            "bind": "127.0.0.1",
+            "dir": str(self.dir),
+            "daemonize": "no",
+            "save": '""',
+            "appendonly": "yes" if self.appendonly else "no",
+            "appendfsync": "everysec",
+            "logfile": '""',
+            "repl-diskless-sync": "yes",
+            "repl-diskless-sync-delay": "0",
+        }
+        if self.cluster:
+            options.update({
+                "cluster-enabled": "yes",
+                "cluster-config-file": "nodes.conf",
+                "cluster-node-timeout": str(CLUSTER_NODE_TIMEOUT_MS),
+                "cluster-replica-validity-factor": "0",
+            })
+        options.update(self.extra)
+        return "".join(f"{name} {value}\n" for name, value in options.items())
+
+    def start(self, *, timeout: float = START_TIMEOUT) -> RedisServer:
+        if self.running:
+            return self
+        config = self.dir / "redis.conf"
+        config.write_text(self._config())
+        log = open(self.dir / "redis.log", "ab")  # noqa: SIM115 (kept for the process's life)
+        try:
+            self.process = subprocess.Popen(
+                [self.binary, str(config)], cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            )
+        finally:
+            log.close()
+        _running.add(self)
+        try:
+            wait_until(self._ready, timeout=timeout, what=f"redis-server on port {self.port}")
+        except BaseException:
+            self.kill()
+            raise ServerError(f"redis-server on port {self.port} did not start:\n{self.log_tail()}") from None
+        return self
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise ServerError(f"redis-server exited ({self.process.returncode}):\n{self.log_tail()}")
+        return bool(redis_call(self.port, "PING", timeout=0.5))
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join((self.dir / "redis.log").read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self, *, timeout: float = STOP_TIMEOUT) -> None:
+        """A clean shutdown (SIGTERM: the AOF is flushed); SIGKILL if it takes too long."""
+        self._end(signal.SIGTERM, timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash."""
+        self._end(signal.SIGKILL, STOP_TIMEOUT)
+
+    def _end(self, sig: int, timeout: float) -> None:
+        process, self.process = self.process, None
+        _running.discard(self)
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(STOP_TIMEOUT)
+
+    def close(self) -> None:
+        self.kill()
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def call(self, *args: Any, timeout: float = 1.0) -> Any:
+        return redis_call(self.port, *args, timeout=timeout)
+
+    def replica_get(self, key: str) -> str | None:
+        """GET on a cluster replica (``READONLY`` first, on the same connection, or it answers MOVED)."""
+        client = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=1.0, retry=Retry(NoBackoff(), 0),
+            decode_responses=True, single_connection_client=True,
+        )
+        with client:
+            client.execute_command("READONLY")
+            value = client.execute_command("GET", key)
+        return None if value is None else str(value)
+
+    def __enter__(self) -> RedisServer:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- a Redis Cluster ------------------------------------------------------------------------------
+
+
+class RedisClusterServers:
+    """Six ``redis-server`` nodes made into a cluster of 3 masters with one replica each."""
+
+    def __init__(self, *, masters: int = 3, replicas: int = 1) -> None:
+        self.cli = require_binary("redis-cli")
+        require_binary("redis-server")
+        self.root = Path(tempfile.mkdtemp(prefix="passgate-cluster-"))
+        self.masters = masters
+        self.replicas = replicas
+        self._replicas_of: dict[int, list[int]] = {}
+        self.nodes: list[RedisServer] = []
+        for index in range(masters * (1 + replicas)):
+            directory = self.root / f"node{index}"
+            directory.mkdir()
+            self.nodes.append(RedisServer(cluster=True, directory=directory))
+
+    @property
+    def url(self) -> str:
+        """``redis+cluster://`` with three seeds."""
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes[:3])
+
+    @property
+    def live_nodes(self) -> list[RedisServer]:
+        return [node for node in self.nodes if node.running]
+
+    def start(self, *, timeout: float = 30.0) -> RedisClusterServers:
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        result = subprocess.run(
+            [self.cli, "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas),
+             "--cluster-yes"],
+            capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+        )
+        if result.returncode != 0:
+            raise ServerError(f"redis-cli --cluster create failed:\n{result.stdout}\n{result.stderr}")
+        self.wait_healthy(timeout=timeout)
+        return self
+
+    def _node_table(self, port: int) -> list[dict[str, Any]]:
+        """``CLUSTER NODES`` as dicts: id, port, flags, master (id or "-"), slots (list of ranges)."""
+        text = redis_call(port, "CLUSTER", "NODES")
+        if not isinstance(text, str):
+            raise ServerError("unexpected CLUSTER NODES reply")
+        table = []
+        for line in text.strip().splitlines():
+            fields = line.split()
+            slots = [tuple(int(p) for p in s.split("-")) if "-" in s else (int(s), int(s))
+                     for s in fields[8:] if not s.startswith("[")]
+            table.append({
+                "id": fields[0], "port": int(fields[1].split("@")[0].rsplit(":", 1)[1]),
+                "flags": set(fields[2].split(",")), "master": fields[3], "slots": slots,
+            })
+        return table
+
+    def node_by_port(self, port: int) -> RedisServer:
+        return next(node for node in self.nodes if node.port == port)
+
+    def master_for(self, key: str) -> RedisServer:
+        """The node that owns ``key``'s slot, as a live node sees it."""
+        probe = self.live_nodes[0].port
+        slot = int(redis_call(probe, "CLUSTER", "KEYSLOT", key))
+        for entry in self._node_table(probe):
+            if "master" in entry["flags"] and "fail" not in entry["flags"] and any(
+                lo <= slot <= hi for lo, hi in entry["slots"]
+            ):
+                return self.node_by_port(entry["port"])
+        raise ServerError("no live master owns the slot")
+
+    def wait_healthy(self, *, timeout: float = 30.0) -> None:
+        """Until every live node says cluster_state:ok and sees the others alive, and replicas are in sync."""
+        live = self.live_nodes
+
+        def healthy() -> bool:
+            for node in live:
+                info = redis_call(node.port, "CLUSTER", "INFO")
+                if "cluster_state:ok" not in str(info):
+                    return False
+                table = self._node_table(node.port)
+                if any("fail" in e["flags"] or "fail?" in e["flags"] for e in table
+                       if e["port"] in {n.port for n in live}):
+                    return False
+                replication = _info(node.port, "replication")
+                if replication.get("role") == "slave" and replication.get("master_link_status") != "up":
+                    return False
+            masters = [n for n in live if _info(n.port, "replication").get("role") == "master"]
+            if len(masters) != self.masters:  # e.g. a revived master that has not yet stepped down
+                return False
+            for master in masters:
+                # a master whose replicas are all alive has them connected and online
+                expected = sum(
+                    1 for e in self._node_table(master.port)
+                    if e["master"] == self._node_id(master) and e["port"] in {n.port for n in live}
+                )
+                if int(_info(master.port, "replication").get("connected_slaves", "0")) < expected:
+                    return False
+            return True
+
+        wait_until(healthy, timeout=timeout, what="the Redis Cluster to be healthy", interval=0.1)
+
+    def _node_id(self, node: RedisServer) -> str:
+        return str(redis_call(node.port, "CLUSTER", "MYID"))
+
+    def replicas_of(self, master: RedisServer) -> list[RedisServer]:
+        master_id = self._node_id(master)
+        return [self.node_by_port(e["port"]) for e in self._node_table(master.port) if e["master"] == master_id]
+
+    def kill_master_for(self, key: str) -> RedisServer:
+        """SIGKILL the master that owns ``key``; returns that node (see :meth:`wait_failover`)."""
+        master = self.master_for(key)
+        self._replicas_of[master.port] = [replica.port for replica in self.replicas_of(master)]
+        master.kill()
+        return master
+
+    def wait_failover(self, killed: RedisServer, *, timeout: float = 20.0) -> RedisServer:
+        """Until a replica of ``killed`` is a master with slots and every live node says cluster_state:ok."""
+        candidates = self._replicas_of.get(killed.port, [])
+
+        def promoted() -> RedisServer | None:
+            live = self.live_nodes
+            if not all("cluster_state:ok" in str(redis_call(n.port, "CLUSTER", "INFO")) for n in live):
+                return None
+            for entry in self._node_table(live[0].port):
+                if entry["port"] in candidates and "master" in entry["flags"] and entry["slots"]:
+                    return self.node_by_port(entry["port"])
+            return None
+
+        return wait_until(promoted, timeout=timeout, what="a replica to be promoted", interval=0.05)
+
+    def revive(self, node: RedisServer, *, timeout: float = 30.0) -> None:
+        """Start a killed node again (it rejoins as a replica) and wait until the cluster is healthy."""
+        node.start()
+        self.wait_healthy(timeout=timeout)
+
+    def flushall(self) -> None:
+        for node in self.live_nodes:
+            if _info(node.port, "replication").get("role") == "master":
+                redis_call(node.port, "FLUSHALL")
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> RedisClusterServers:
+        _running.add(self)
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        _running.discard(self)
+        self.close()
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def postgres_bindir() -> Path:
+    """The newest ``/usr/lib/postgresql/*/bin`` with ``initdb``, or where ``pg_ctl`` is on PATH."""
+    candidates = sorted(
+        (Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True,
+    )
+    if candidates:
+        return candidates[0]
+    for name in ("initdb", "pg_ctl"):
+        found = shutil.which(name)
+        if found:
+            return Path(found).parent
+    raise ServerError(
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH); "
+        "`make test` installs it with apt-get"
+    )
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster: trust auth, 127.0.0.1 only, fsync off.
+
+    PostgreSQL refuses to run as root, so as root the data dir is given to the ``postgres`` user and
+    ``initdb``/``pg_ctl`` run under ``runuser -u postgres --``; otherwise they run directly.
+    """
+
+    def __init__(self) -> None:
+        self.bindir = postgres_bindir()
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="passgate-pg-"))
+        self.data = self.root / "data"
+        self.pid: int | None = None
+        self._prefix: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:
+                raise ServerError("running as root, but there is no 'postgres' user") from None
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            self._prefix = [require_binary("runuser"), "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str, timeout: float) -> None:
+        result = subprocess.run(
+            [*self._prefix, *args], capture_output=True, text=True, timeout=timeout, check=False,
+            stdin=subprocess.DEVNULL, cwd=self.root,
+        )
+        if result.returncode != 0:
+            name = Path(args[0]).name
+            raise ServerError(f"{name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+    def start(self, *, timeout: float = 60.0) -> PostgresServer:
+        self._run(
+            str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+            "--encoding=UTF8", "--no-sync", timeout=timeout,
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        try:
+            self._run(
+                str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "postgres.log"),
+                "-o", options, "-w", "-t", str(int(timeout)), "start", timeout=timeout + 5,
+            )
+        finally:
+            self.pid = self._read_pid()
+        wait_until(self._accepts, timeout=timeout, what=f"PostgreSQL on port {self.port}")
+        return self
+
+    def _read_pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        return None
+
+    def _accepts(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+            return True
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT to the postmaster), SIGKILL when it lingers."""
+        pid, self.pid = self.pid, None
+        if pid is None or not _pid_alive(pid):
+            return
+        if not _signal_and_wait(pid, signal.SIGINT, STOP_TIMEOUT):
+            _signal_and_wait(pid, signal.SIGKILL, STOP_TIMEOUT)
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> PostgresServer:
+        _running.add(self)
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None = None, exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        _running.discard(self)
+        self.close()
+
+
+@contextlib.contextmanager
+def redis_server(**options: Any) -> Iterator[RedisServer]:
+    with RedisServer(**options) as server:
+        yield server
