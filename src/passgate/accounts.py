@@ -3,17 +3,15 @@ change the password, delete the account.  No web I/O here."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
+from passgate import audit
 from passgate.credentials.manager import LoginManager
 from passgate.credentials.ratelimit import LoginLimiter
 from passgate.errors import Forbidden, InvalidCredentials, NotFound
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.users import User, UserRepository
-
-audit = logging.getLogger("passgate.audit")
 
 
 @dataclass
@@ -56,7 +54,7 @@ class Accounts:
         user = await self.confirm(user_id, current, ip)
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
         revoked = await self.manager.revoke_all(user.id, keep=keep)
-        audit.info("password changed", extra={"event": "password_changed", "user_id": user.id, "revoked": revoked})
+        audit.event("password_changed", user_id=user.id, revoked=revoked)
         return revoked
 
     async def reset_password(self, username: str, new: str) -> int:
@@ -67,14 +65,14 @@ class Accounts:
             raise NotFound("no such user")
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
         revoked = await self.manager.revoke_all(user.id)
-        audit.info("password reset", extra={"event": "password_reset", "user_id": user.id, "revoked": revoked})
+        audit.event("password_reset", user_id=user.id, revoked=revoked)
         return revoked
 
     async def delete(self, user: User) -> int:
         revoked = await self.manager.revoke_all(user.id)
         if not await self.users.delete(user.id):
             raise Forbidden("the account is already gone")
-        audit.info("account deleted", extra={"event": "account_deleted", "user_id": user.id, "revoked": revoked})
+        audit.event("account_deleted", user_id=user.id, revoked=revoked)
         return revoked
 
     async def delete_confirmed(self, user_id: str, password: str, ip: str) -> int:

@@ -16,6 +16,8 @@ from passgate.config import Settings, load_settings
 from passgate.deployment import Deployment
 from passgate.errors import ConfigError, NotFound, PassgateError
 
+#: Room for a hostile 100 KB token to reach passgate and be refused as a 401, not cut off by the server.
+MAX_HEADERS = 256 * 1024
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", "access-ttl")
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "audience",
@@ -30,10 +32,7 @@ def _add_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "func", "name", "all", "session_id")}
-    if given.pop("insecure_cookies", False):
-        given["insecure_cookies"] = True
-    return load_settings(**given)
+    return load_settings(**{k: v for k, v in vars(args).items() if k in Settings.model_fields})
 
 
 def _password(prompt: str) -> str:
@@ -130,7 +129,8 @@ def _serve(args: argparse.Namespace) -> None:
         raise ConfigError("the memory store lives in one process: use --workers 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                access_log=False, proxy_headers=False, server_header=False, lifespan="on")
+                access_log=False, proxy_headers=False, server_header=False, lifespan="on",
+                h11_max_incomplete_event_size=MAX_HEADERS)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -6,20 +6,18 @@ device list are one mechanism for cookies and tokens.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from passgate import audit
 from passgate.credentials.keys import KeyRing
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.records import MAX_REFRESH_ENTRIES, Kind, Login, RefreshEntry
 from passgate.credentials.secrets import Signer, SplitToken, digest, new_id, new_secret, same
 from passgate.credentials.tokens import AccessTokenCodec, VerifiedTokenCache
 from passgate.errors import AuthError, RefreshReused, SessionRevoked, StoreUnavailable, TokenInvalid
-
-audit = logging.getLogger("passgate.audit")
 
 #: A login's last-seen time is written at most this often (as a share of its idle timeout).
 TOUCH_SHARE = 0.1
@@ -100,7 +98,7 @@ class LoginManager:
         excess = live[: max(0, len(live) + 1 - cap)]
         if excess:
             count = await self.logins.revoke(user_id, [login.id for login in excess])
-            audit.info("login evicted by cap", extra={"event": "login_evicted", "user_id": user_id, "revoked": count})
+            audit.event("login_evicted", user_id=user_id, revoked=count)
 
     async def open_session(self, user_id: str, username: str, client: Client, *, replacing: str | None) -> str:
         """A new cookie login; the login of the cookie the request carried (if any) ends."""
@@ -189,7 +187,7 @@ class LoginManager:
                 after = self._rotate(login, digest(token.secret), digest(secret))
             except RefreshReused:
                 await self.logins.revoke(login.user_id, [login.id])
-                audit.warning("refresh token reused", extra={"event": "refresh_reused", "user_id": login.user_id})
+                audit.event("refresh_reused", user_id=login.user_id)
                 raise
             if await self.logins.update(login, after):
                 return self._pair(after, secret)

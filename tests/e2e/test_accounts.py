@@ -1,0 +1,119 @@
+"""Accounts: a password change ends the other logins, deletion, the admin commands, the login cap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.api import assert_problem, bearer, login, register, tokens
+from tests.nodes import Node
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    node = Node(tmp_path_factory.mktemp("accounts"), "--login-limit", "1000/5m").start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def client(node: Node) -> Iterator[httpx.Client]:
+    with node.client() as client:
+        yield client
+
+
+def test_password_change_ends_the_other_logins(client: httpx.Client, node: Node) -> None:
+    name, old = register(client)
+    mine, other = login(client, name), login(client, name)
+    pair = tokens(client, name)
+    change = {"current_password": old, "new_password": "a brand new one"}
+    assert client.put("/api/me/password", json=change, headers=mine.headers()).status_code == 204
+    assert client.get("/api/me", headers=mine.headers()).status_code == 200
+    assert_problem(client.get("/api/me", headers=other.headers()), 401)
+    assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
+    assert_problem(client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]}), 401)
+    assert_problem(client.post("/api/session", json={"username": name, "password": old}), 401)
+    assert client.post("/api/session", json={"username": name, "password": "a brand new one"}).status_code == 200
+    audit = [json.loads(line.split(" passgate.audit ", 1)[1]) for line in node.log().splitlines()
+             if " passgate.audit " in line and "password_changed" in line]
+    me = client.get("/api/me", headers=mine.headers()).json()
+    assert {"event": "password_changed", "user_id": me["id"], "revoked": 2} in audit
+    assert old not in node.log() and "a brand new one" not in node.log()
+
+
+def test_password_change_from_a_token_keeps_that_token(client: httpx.Client) -> None:
+    name, old = register(client)
+    session, pair = login(client, name), tokens(client, name)
+    change = {"current_password": old, "new_password": "a brand new one"}
+    assert client.put("/api/me/password", json=change, headers=bearer(pair["access_token"])).status_code == 204
+    assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+    assert_problem(client.get("/api/me", headers=session.headers()), 401)
+
+
+def test_password_change_refusals(client: httpx.Client) -> None:
+    name, old = register(client)
+    mine, other = login(client, name), login(client, name)
+    wrong = client.put("/api/me/password", json={"current_password": "not it at all", "new_password": "whatever9"},
+                       headers=mine.headers())
+    assert_problem(wrong, 403, "invalid_credentials")
+    no_csrf = client.put("/api/me/password", json={"current_password": old, "new_password": "whatever9"},
+                         headers=mine.headers(csrf=False))
+    assert_problem(no_csrf, 403, "csrf_failed")
+    short = client.put("/api/me/password", json={"current_password": old, "new_password": "short"},
+                       headers=mine.headers())
+    assert_problem(short, 422, "validation_failed")
+    assert client.get("/api/me", headers=other.headers()).status_code == 200  # nothing revoked
+
+
+def test_delete_account(client: httpx.Client) -> None:
+    name, password = register(client)
+    session, pair = login(client, name), tokens(client, name)
+    post = client.post("/api/posts", json={"title": "left behind"}, headers=session.headers()).json()
+    assert_problem(client.request("DELETE", "/api/me", json={"password": "wrong password"},
+                                  headers=session.headers()), 403, "invalid_credentials")
+    deleted = client.request("DELETE", "/api/me", json={"password": password}, headers=session.headers())
+    assert deleted.status_code == 204
+    assert_problem(client.get("/api/me", headers=session.headers()), 401)
+    assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
+    assert client.get(f"/api/posts/{post['id']}").json()["author"] == {"id": None, "username": None}
+    assert client.post("/api/users", json={"username": name, "password": password}).status_code == 201
+
+
+def test_max_logins_evicts_the_oldest(nodes: Callable[..., Node]) -> None:
+    node = nodes("--max-logins", "2")
+    with node.client() as client:
+        name, _ = register(client)
+        first, second = login(client, name), tokens(client, name)
+        third = login(client, name)
+        assert_problem(client.get("/api/me", headers=first.headers()), 401)
+        assert client.get("/api/me", headers=bearer(second["access_token"])).status_code == 200
+        listed = client.get("/api/sessions", headers=third.headers()).json()
+        assert len(listed) == 2 and first.id not in {entry["id"] for entry in listed}
+
+
+def _cli(node: Node, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "passgate.cli", *args, "--data-dir", str(node.data_dir)],
+        input=stdin, capture_output=True, text=True, env=node.env, timeout=60, check=False,
+    )
+
+
+def test_admin_password_reset_and_delete(client: httpx.Client, node: Node) -> None:
+    name, _ = register(client)
+    session, pair = login(client, name), tokens(client, name)
+    result = _cli(node, "user", "password", name, stdin="reset by admin\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["revoked"] == 2
+    assert "reset by admin" not in result.stdout + result.stderr
+    assert_problem(client.get("/api/me", headers=session.headers()), 401)
+    assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
+    assert client.post("/api/session", json={"username": name, "password": "reset by admin"}).status_code == 200
+    assert _cli(node, "user", "delete", name).returncode == 0
+    assert_problem(client.post("/api/session", json={"username": name, "password": "reset by admin"}), 401)
+    missing = _cli(node, "user", "delete", name)
+    assert missing.returncode == 2 and "no user" in missing.stderr

@@ -1,0 +1,258 @@
+"""Token authentication end to end: access and refresh tokens, revocation, keys, several nodes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.api import assert_problem, bearer, login, register, tokens
+from tests.nodes import Node
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    node = Node(tmp_path_factory.mktemp("tokens"), "--login-limit", "1000/5m").start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def client(node: Node) -> Iterator[httpx.Client]:
+    with node.client() as client:
+        yield client
+
+
+def _segments(token: str) -> tuple[dict[str, object], dict[str, object]]:
+    header, payload, _ = token.split(".")
+    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
+    return decode(header), decode(payload)
+
+
+def test_token_shape_and_size(client: httpx.Client) -> None:
+    pair = tokens(client, register(client)[0])
+    assert pair["token_type"] == "Bearer"
+    assert 0 < int(pair["expires_in"]) <= 600  # type: ignore[call-overload]
+    header, claims = _segments(str(pair["access_token"]))
+    assert set(header) == {"alg", "typ", "kid"} and header["typ"] == "at+jwt" and header["alg"] == "EdDSA"
+    assert set(claims) == {"iss", "aud", "sub", "exp", "iat", "jti", "sid"}
+    assert claims["aud"] == "passgate"
+    size = len(str(pair["access_token"]))
+    print(f"access token: {size} bytes")
+    assert size < 400
+
+
+def test_login_post_refresh_replay(client: httpx.Client) -> None:
+    name, _ = register(client)
+    first = tokens(client, name)
+    post = client.post("/api/posts", json={"title": "by token"}, headers=bearer(first["access_token"]))
+    assert post.status_code == 201 and post.json()["author"]["username"] == name
+    second = client.post("/api/token/refresh", json={"refresh_token": first["refresh_token"]}).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert client.get("/api/me", headers=bearer(second["access_token"])).json()["auth"] == "token"
+    time.sleep(10.5)  # past the race window: the replay is theft
+    replay = client.post("/api/token/refresh", json={"refresh_token": first["refresh_token"]})
+    assert_problem(replay, 401, "refresh_reused")
+    assert "www-authenticate" in replay.headers
+    assert_problem(client.get("/api/me", headers=bearer(second["access_token"])), 401)
+    assert_problem(client.post("/api/token/refresh", json={"refresh_token": second["refresh_token"]}), 401)
+
+
+def test_a_client_racing_itself_is_not_logged_out(client: httpx.Client) -> None:
+    pair = tokens(client, register(client)[0])
+    one = client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
+    two = client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert one.status_code == 200 and two.status_code == 200
+    for answer in (one.json(), two.json()):
+        assert client.get("/api/me", headers=bearer(answer["access_token"])).status_code == 200
+        again = client.post("/api/token/refresh", json={"refresh_token": answer["refresh_token"]})
+        assert again.status_code == 200
+
+
+def test_refresh_needs_a_real_token(client: httpx.Client) -> None:
+    pair = tokens(client, register(client)[0])
+    user_id, login_id, _ = str(pair["refresh_token"]).split(".")
+    for bad in ("nonsense", f"{user_id}.{login_id}.{'A' * 43}", str(pair["access_token"]), "", "x" * 5000):
+        response = client.post("/api/token/refresh", json={"refresh_token": bad})
+        assert_problem(response, 401)
+        assert "www-authenticate" in response.headers
+    # a guess at the secret does not revoke the login
+    assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+    assert_problem(client.post("/api/token/refresh", json={"refresh_token": 5}), 422)
+
+
+def test_revoke_kills_access_and_refresh(client: httpx.Client) -> None:
+    pair = tokens(client, register(client)[0])
+    assert client.post("/api/token/revoke", headers=bearer(pair["access_token"])).status_code == 204
+    assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
+    assert_problem(client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]}), 401)
+
+
+def test_bearer_needs_no_csrf_and_ignores_cookies(client: httpx.Client) -> None:
+    name, _ = register(client)
+    pair, session = tokens(client, name), login(client, name)
+    headers = {**bearer(pair["access_token"]), "Cookie": session.headers()["Cookie"]}
+    me = client.get("/api/me", headers=headers).json()
+    assert me["auth"] == "token"
+    dead = {**bearer("not-a-token"), "Cookie": session.headers()["Cookie"]}
+    assert_problem(client.get("/api/me", headers=dead), 401)  # judged by Authorization alone
+
+
+def test_log_out_everywhere_crosses_kinds(client: httpx.Client) -> None:
+    name, _ = register(client)
+    session, pair = login(client, name), tokens(client, name)
+    kinds = {entry["kind"] for entry in client.get("/api/sessions", headers=session.headers()).json()}
+    assert kinds == {"cookie", "token"}
+    assert client.delete("/api/sessions", headers=session.headers()).status_code == 204
+    assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
+    assert client.get("/api/me", headers=session.headers()).status_code == 200
+
+    pair = tokens(client, name)
+    assert client.delete("/api/sessions", headers=bearer(pair["access_token"])).status_code == 204
+    assert_problem(client.get("/api/me", headers=session.headers()), 401)
+    assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+
+
+def test_revoking_a_token_login_from_the_device_list(client: httpx.Client) -> None:
+    name, _ = register(client)
+    session, pair = login(client, name), tokens(client, name)
+    token_login = next(e for e in client.get("/api/sessions", headers=session.headers()).json() if e["kind"] == "token")
+    assert client.delete(f"/api/sessions/{token_login['id']}", headers=session.headers()).status_code == 204
+    assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
+
+
+HOSTILE = [
+    "a", "a.b", "a.b.c", "a.b.c.d.e", "....", "=" * 10, "x" * 100_000,
+    "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+    "eyJhbGciOiJOb05lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJ4In0.",
+]
+
+
+@pytest.mark.parametrize("token", HOSTILE)
+def test_hostile_bearer_tokens_are_401(client: httpx.Client, token: str) -> None:
+    response = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 401)
+
+
+def test_tampered_and_stripped_tokens_are_401(client: httpx.Client) -> None:
+    pair = tokens(client, register(client)[0])
+    header, payload, signature = str(pair["access_token"]).split(".")
+    _, claims = _segments(str(pair["access_token"]))
+    forged = base64.urlsafe_b64encode(json.dumps({**claims, "sub": "someone-else"}).encode()).rstrip(b"=").decode()
+    for token in (f"{header}.{payload}.", f"{header}.{forged}.{signature}", f"{header}.{payload}.{signature}=="):
+        response = client.get("/api/me", headers=bearer(token))
+        assert_problem(response, 401)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_other_schemes_are_401(client: httpx.Client) -> None:
+    assert_problem(client.get("/api/me", headers={"Authorization": "Basic YWxpY2U6cHc="}), 401)
+
+
+def test_jwks_lists_public_keys_only(client: httpx.Client) -> None:
+    keys = client.get("/.well-known/jwks.json").json()["keys"]
+    assert keys and all("kid" in key and "d" not in key and "k" not in key for key in keys)
+
+
+def test_cors_allow_list(nodes: Callable[..., Node]) -> None:
+    node = nodes("--cors-origins", "https://app.example")
+    with node.client() as client:
+        name, password = register(client)
+        preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+                     "Access-Control-Request-Headers": "authorization"}
+        pre = client.options("/api/me", headers=preflight)
+        assert pre.headers["access-control-allow-origin"] == "https://app.example"
+        assert "access-control-allow-credentials" not in pre.headers
+        pair = client.post("/api/token", json={"username": name, "password": password},
+                           headers={"Origin": "https://app.example"})
+        assert pair.status_code == 200
+        assert_problem(client.post("/api/session", json={"username": name, "password": password},
+                                   headers={"Origin": "https://app.example"}), 403, "csrf_failed")
+        evil = client.post("/api/token", json={"username": name, "password": password},
+                           headers={"Origin": "https://evil.example"})
+        assert_problem(evil, 403, "csrf_failed")
+
+
+@pytest.mark.parametrize("alg", ["ES256", "HS256"])
+def test_other_algorithms(nodes: Callable[..., Node], tmp_path_factory: pytest.TempPathFactory, alg: str) -> None:
+    node = nodes("--jwt-alg", alg, data_dir=tmp_path_factory.mktemp(alg))
+    with node.client() as client:
+        pair = tokens(client, register(client)[0])
+        assert _segments(str(pair["access_token"]))[0]["alg"] == alg
+        assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+        jwks = client.get("/.well-known/jwks.json").json()
+        assert (jwks == {"keys": []}) if alg == "HS256" else len(jwks["keys"]) == 1
+
+
+def _cli(node: Node, *args: str, stdin: str = "") -> list[dict[str, object]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "passgate.cli", *args, "--data-dir", str(node.data_dir)],
+        input=stdin, capture_output=True, text=True, env=node.env, timeout=60, check=True,
+    )
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def _wait_until(check: Callable[[], bool], timeout: float) -> float:
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def test_two_processes_are_one_deployment(nodes: Callable[..., Node]) -> None:
+    one = nodes()
+    two = nodes()
+    with one.client() as a, two.client() as b:
+        name, _ = register(a)
+        pair, session = tokens(a, name), login(a, name)
+        assert b.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+        assert b.get("/api/me", headers=session.headers()).status_code == 200
+        assert a.post("/api/token/revoke", headers=bearer(pair["access_token"])).status_code == 204
+        assert a.delete("/api/session", headers=session.headers()).status_code == 204
+        _wait_until(lambda: b.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
+        _wait_until(lambda: b.get("/api/me", headers=session.headers()).status_code == 401, 1.0)
+
+
+def test_key_rotation_while_nodes_run(nodes: Callable[..., Node]) -> None:
+    one, two = nodes("--access-ttl", "3s"), nodes("--access-ttl", "3s")
+    with one.client() as a, two.client() as b:
+        name, _ = register(a)
+        before = tokens(a, name)
+        old_kid = _segments(str(before["access_token"]))[0]["kid"]
+        rotated = _cli(one, "keys", "rotate")[0]
+        assert rotated["kid"] != old_kid and "d" not in rotated
+        _wait_until(lambda: _segments(str(tokens(b, name)["access_token"]))[0]["kid"] == rotated["kid"], 5.0)
+        after = tokens(a, name)
+        assert _segments(str(after["access_token"]))[0]["kid"] == rotated["kid"]
+        for client in (a, b):
+            for pair in (before, after):
+                assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+        kids = {key["kid"] for key in a.get("/.well-known/jwks.json").json()["keys"]}
+        assert {old_kid, rotated["kid"]} <= kids
+        listed = {key["kid"]: key["status"] for key in _cli(one, "keys", "list")}
+        assert listed[rotated["kid"]] == "current" and listed[old_kid] == "previous"
+        assert all("d" not in key for key in _cli(one, "keys", "list"))
+        exported = _cli(one, "keys", "export", str(rotated["kid"]))[0]
+        assert exported["kid"] == rotated["kid"] and "d" in exported
+
+
+def test_admin_cli_revokes_on_a_running_node(nodes: Callable[..., Node]) -> None:
+    node = nodes()
+    created = _cli(node, "user", "create", "admin-made", stdin="correct horse\n")[0]
+    assert created["username"] == "admin-made"
+    with node.client() as client:
+        pair, session = tokens(client, "admin-made"), login(client, "admin-made")
+        listed = _cli(node, "sessions", "list", "admin-made")
+        assert {entry["kind"] for entry in listed} == {"cookie", "token"}
+        _cli(node, "sessions", "revoke", "admin-made", str(listed[0]["id"]))
+        _cli(node, "sessions", "revoke", "admin-made", "--all")
+        _wait_until(lambda: client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
+        _wait_until(lambda: client.get("/api/me", headers=session.headers()).status_code == 401, 1.0)
