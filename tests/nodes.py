@@ -19,6 +19,10 @@ FAST_HASHING = {
     "PASSGATE_PASSWORD_PARALLELISM": "1",
 }
 
+#: The deployment secret of nodes that share a database with other tests' nodes (a real cluster
+#: shares one secret the same way: ``--secret`` or a copy of ``secret.key``).
+SHARED_SECRET = {"PASSGATE_SECRET": "tests-shared-deployment-secret-0123456789abcdef"}
+
 
 def free_port() -> int:
     with socket.socket() as sock:

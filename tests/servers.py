@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import redis
 from redis.backoff import NoBackoff
+from redis.crc import key_slot
 from redis.retry import Retry
 
 T = TypeVar("T")
@@ -141,14 +142,40 @@ def _signal_and_wait(pid: int, sig: int, timeout: float) -> bool:
     return False
 
 
+def _command(client: Any, *args: Any) -> Any:
+    return client.execute_command(*args)  # (not annotated in redis-py)
+
+
 def redis_call(port: int, *args: Any, timeout: float = 1.0) -> Any:
     """One command to the redis-server on ``port`` (decoded responses, no retries)."""
     client = redis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=timeout, socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0), decode_responses=True,
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
     )
     with client:
-        return client.execute_command(*args)
+        return _command(client, *args)
+
+
+def replication_streams(port: int, replicas: int, probe_key: str = "passgate-test-probe") -> bool:
+    """True once a write on ``port`` reaches ``replicas`` replicas within 100 ms (WAIT on its connection).
+
+    Right after a full sync a master streams to a replica only after the replica's first ACK, which
+    can take a second: tests that need ``WAIT`` to succeed at once wait for this first.
+    """
+    client = redis.Redis(
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=1.0,
+        retry=Retry(NoBackoff(), 0),
+        single_connection_client=True,
+    )
+    with client:
+        _command(client, "SET", probe_key, "1", "PX", "1000")
+        return int(_command(client, "WAIT", replicas, 100)) >= replicas
 
 
 def _info(port: int, section: str) -> dict[str, str]:
@@ -165,8 +192,13 @@ class RedisServer:
     """One private ``redis-server``; ``stop()``/``start()`` keep the port and the data dir."""
 
     def __init__(
-        self, *, appendonly: bool = False, cluster: bool = False, port: int | None = None,
-        directory: Path | None = None, extra: dict[str, str] | None = None,
+        self,
+        *,
+        appendonly: bool = False,
+        cluster: bool = False,
+        port: int | None = None,
+        directory: Path | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         self.binary = require_binary("redis-server")
         self.appendonly = appendonly
@@ -203,12 +235,14 @@ class RedisServer:
             "repl-diskless-sync-delay": "0",
         }
         if self.cluster:
-            options.update({
-                "cluster-enabled": "yes",
-                "cluster-config-file": "nodes.conf",
-                "cluster-node-timeout": str(CLUSTER_NODE_TIMEOUT_MS),
-                "cluster-replica-validity-factor": "0",
-            })
+            options.update(
+                {
+                    "cluster-enabled": "yes",
+                    "cluster-config-file": "nodes.conf",
+                    "cluster-node-timeout": str(CLUSTER_NODE_TIMEOUT_MS),
+                    "cluster-replica-validity-factor": "0",
+                }
+            )
         options.update(self.extra)
         return "".join(f"{name} {value}\n" for name, value in options.items())
 
@@ -220,8 +254,12 @@ class RedisServer:
         log = open(self.dir / "redis.log", "ab")  # noqa: SIM115 (kept for the process's life)
         try:
             self.process = subprocess.Popen(
-                [self.binary, str(config)], cwd=self.dir, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                [self.binary, str(config)],
+                cwd=self.dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
         finally:
             log.close()
@@ -275,12 +313,16 @@ class RedisServer:
     def replica_get(self, key: str) -> str | None:
         """GET on a cluster replica (``READONLY`` first, on the same connection, or it answers MOVED)."""
         client = redis.Redis(
-            host="127.0.0.1", port=self.port, socket_timeout=1.0, retry=Retry(NoBackoff(), 0),
-            decode_responses=True, single_connection_client=True,
+            host="127.0.0.1",
+            port=self.port,
+            socket_timeout=1.0,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+            single_connection_client=True,
         )
         with client:
-            client.execute_command("READONLY")
-            value = client.execute_command("GET", key)
+            _command(client, "READONLY")
+            value = _command(client, "GET", key)
         return None if value is None else str(value)
 
     def __enter__(self) -> RedisServer:
@@ -327,9 +369,12 @@ class RedisClusterServers:
             node.start()
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         result = subprocess.run(
-            [self.cli, "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas),
-             "--cluster-yes"],
-            capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+            [self.cli, "--cluster", "create", *addresses, "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
         if result.returncode != 0:
             raise ServerError(f"redis-cli --cluster create failed:\n{result.stdout}\n{result.stderr}")
@@ -344,12 +389,20 @@ class RedisClusterServers:
         table = []
         for line in text.strip().splitlines():
             fields = line.split()
-            slots = [tuple(int(p) for p in s.split("-")) if "-" in s else (int(s), int(s))
-                     for s in fields[8:] if not s.startswith("[")]
-            table.append({
-                "id": fields[0], "port": int(fields[1].split("@")[0].rsplit(":", 1)[1]),
-                "flags": set(fields[2].split(",")), "master": fields[3], "slots": slots,
-            })
+            slots = [
+                tuple(int(p) for p in s.split("-")) if "-" in s else (int(s), int(s))
+                for s in fields[8:]
+                if not s.startswith("[")
+            ]
+            table.append(
+                {
+                    "id": fields[0],
+                    "port": int(fields[1].split("@")[0].rsplit(":", 1)[1]),
+                    "flags": set(fields[2].split(",")),
+                    "master": fields[3],
+                    "slots": slots,
+                }
+            )
         return table
 
     def node_by_port(self, port: int) -> RedisServer:
@@ -360,8 +413,10 @@ class RedisClusterServers:
         probe = self.live_nodes[0].port
         slot = int(redis_call(probe, "CLUSTER", "KEYSLOT", key))
         for entry in self._node_table(probe):
-            if "master" in entry["flags"] and "fail" not in entry["flags"] and any(
-                lo <= slot <= hi for lo, hi in entry["slots"]
+            if (
+                "master" in entry["flags"]
+                and "fail" not in entry["flags"]
+                and any(lo <= slot <= hi for lo, hi in entry["slots"])
             ):
                 return self.node_by_port(entry["port"])
         raise ServerError("no live master owns the slot")
@@ -376,8 +431,9 @@ class RedisClusterServers:
                 if "cluster_state:ok" not in str(info):
                     return False
                 table = self._node_table(node.port)
-                if any("fail" in e["flags"] or "fail?" in e["flags"] for e in table
-                       if e["port"] in {n.port for n in live}):
+                if any(
+                    "fail" in e["flags"] or "fail?" in e["flags"] for e in table if e["port"] in {n.port for n in live}
+                ):
                     return False
                 replication = _info(node.port, "replication")
                 if replication.get("role") == "slave" and replication.get("master_link_status") != "up":
@@ -388,14 +444,26 @@ class RedisClusterServers:
             for master in masters:
                 # a master whose replicas are all alive has them connected and online
                 expected = sum(
-                    1 for e in self._node_table(master.port)
+                    1
+                    for e in self._node_table(master.port)
                     if e["master"] == self._node_id(master) and e["port"] in {n.port for n in live}
                 )
                 if int(_info(master.port, "replication").get("connected_slaves", "0")) < expected:
                     return False
+                if expected and not replication_streams(master.port, expected, self._probe_key(master)):
+                    return False
             return True
 
         wait_until(healthy, timeout=timeout, what="the Redis Cluster to be healthy", interval=0.1)
+
+    def _probe_key(self, master: RedisServer) -> str:
+        """A key in one of ``master``'s slots."""
+        ranges = next(e["slots"] for e in self._node_table(master.port) if "myself" in e["flags"])
+        for index in range(100_000):
+            key = f"passgate-test-probe-{index}"
+            if any(lo <= key_slot(key.encode()) <= hi for lo, hi in ranges):
+                return key
+        raise ServerError("no probe key found")
 
     def _node_id(self, node: RedisServer) -> str:
         return str(redis_call(node.port, "CLUSTER", "MYID"))
@@ -461,7 +529,8 @@ def postgres_bindir() -> Path:
     """The newest ``/usr/lib/postgresql/*/bin`` with ``initdb``, or where ``pg_ctl`` is on PATH."""
     candidates = sorted(
         (Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True,
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
     )
     if candidates:
         return candidates[0]
@@ -478,73 +547,107 @@ def postgres_bindir() -> Path:
 class PostgresServer:
     """A private PostgreSQL cluster: trust auth, 127.0.0.1 only, fsync off.
 
-    PostgreSQL refuses to run as root, so as root the data dir is given to the ``postgres`` user and
-    ``initdb``/``pg_ctl`` run under ``runuser -u postgres --``; otherwise they run directly.
+    PostgreSQL refuses to run as root, so as root the temp dir is given to the ``postgres`` user and
+    ``initdb`` and the postmaster run under ``runuser -u postgres --``; otherwise they run directly.
+    The postmaster runs in the foreground as a child of the test process (not daemonised by
+    ``pg_ctl``), so that it dies with the test process even when that is killed outright.
     """
 
     def __init__(self) -> None:
         self.bindir = postgres_bindir()
-        self.port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="passgate-pg-"))
-        self.data = self.root / "data"
-        self.pid: int | None = None
         self._prefix: list[str] = []
+        user = None
         if os.geteuid() == 0:
             try:
                 user = pwd.getpwnam("postgres")
             except KeyError:
                 raise ServerError("running as root, but there is no 'postgres' user") from None
-            os.chown(self.root, user.pw_uid, user.pw_gid)
             self._prefix = [require_binary("runuser"), "-u", "postgres", "--"]
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="passgate-pg-"))
+        if user is not None:
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+        self.data = self.root / "data"
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid (under ``runuser`` it is not the child's own pid)."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        return None
+
     def _run(self, *args: str, timeout: float) -> None:
         result = subprocess.run(
-            [*self._prefix, *args], capture_output=True, text=True, timeout=timeout, check=False,
-            stdin=subprocess.DEVNULL, cwd=self.root,
+            [*self._prefix, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            cwd=self.root,
         )
         if result.returncode != 0:
             name = Path(args[0]).name
             raise ServerError(f"{name} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
     def start(self, *, timeout: float = 60.0) -> PostgresServer:
-        self._run(
-            str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--no-sync", timeout=timeout,
-        )
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
+        initdb = [str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
+        self._run(*initdb, "--encoding=UTF8", "--no-sync", timeout=timeout)
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }
+        command = [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.root)]
+        command += [f"-c{name}={value}" for name, value in settings.items()]
+        log = open(self.root / "postgres.log", "ab")  # noqa: SIM115 (kept for the process's life)
         try:
-            self._run(
-                str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "postgres.log"),
-                "-o", options, "-w", "-t", str(int(timeout)), "start", timeout=timeout + 5,
+            self.process = subprocess.Popen(
+                [*self._prefix, *command],
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
         finally:
-            self.pid = self._read_pid()
-        wait_until(self._accepts, timeout=timeout, what=f"PostgreSQL on port {self.port}")
+            log.close()
+        wait_until(self._ready, timeout=timeout, what=f"PostgreSQL on port {self.port}")
         return self
 
-    def _read_pid(self) -> int | None:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            return int((self.data / "postmaster.pid").read_text().splitlines()[0])
-        return None
-
-    def _accepts(self) -> bool:
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise ServerError(f"postgres exited ({self.process.returncode}):\n{self.log_tail()}")
+        lines = (self.data / "postmaster.pid").read_text().splitlines()
+        if len(lines) < 8 or lines[7].strip() != "ready":  # the status line of PostgreSQL 10+
+            return False
         with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
             return True
 
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join((self.root / "postgres.log").read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
     def stop(self) -> None:
-        """Fast shutdown (SIGINT to the postmaster), SIGKILL when it lingers."""
-        pid, self.pid = self.pid, None
-        if pid is None or not _pid_alive(pid):
+        """Fast shutdown (SIGINT to the postmaster, by pid), SIGKILL when it lingers."""
+        process, self.process = self.process, None
+        if process is None:
             return
-        if not _signal_and_wait(pid, signal.SIGINT, STOP_TIMEOUT):
+        pid = self.pid
+        if pid is not None and _pid_alive(pid) and not _signal_and_wait(pid, signal.SIGINT, STOP_TIMEOUT):
             _signal_and_wait(pid, signal.SIGKILL, STOP_TIMEOUT)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT)
 
     def close(self) -> None:
         try:
@@ -561,7 +664,9 @@ class PostgresServer:
             raise
 
     def __exit__(
-        self, exc_type: type[BaseException] | None = None, exc: BaseException | None = None,
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
         tb: TracebackType | None = None,
     ) -> None:
         _running.discard(self)

@@ -7,13 +7,13 @@ from collections.abc import Callable
 import pytest
 
 from tests.e2e.api import assert_problem, login, register
-from tests.nodes import Node
+from tests.nodes import SHARED_SECRET, Node
 
 pytestmark = pytest.mark.postgres
 
 
 def test_flow_on_postgres(nodes: Callable[..., Node], postgres_url: str) -> None:
-    node = nodes("--database-url", postgres_url)
+    node = nodes("--database-url", postgres_url, env=SHARED_SECRET)
     with node.client() as client:
         name, _ = register(client)
         assert_problem(client.post("/api/users", json={"username": name.upper(), "password": "correct horse"}),

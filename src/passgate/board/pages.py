@@ -85,7 +85,8 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
         try:
             caller, form = await form_caller(request)
         except CsrfFailed:
-            return render(request, "message.html", None, 403, message="The form expired. Please try again.")
+            return render(request, "message.html", await viewer(request), 403,
+                          message="The form expired. Please try again.")
         except PassgateError:
             return redirect("/login?next=/posts/new")
         title, body = _field(form, "title"), _field(form, "body")
@@ -159,6 +160,8 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
     async def logout(request: Request) -> Response:
         try:
             caller, _ = await form_caller(request)
+        except CsrfFailed:
+            return redirect("/")  # the login stays; the page it lands on carries a fresh token
         except PassgateError:
             return redirect("/", pg.cookie.clear_header())
         await manager.revoke(caller.login)
@@ -190,11 +193,14 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
         return redirect("/account/sessions")
 
     @router.get("/account")
-    async def account_page(request: Request) -> Response:
+    async def account_page(request: Request, changed: int | None = None) -> Response:
         caller = await viewer(request)
         if caller is None:
             return redirect("/login?next=/account")
-        return render(request, "account.html", caller, error=None, notice=None)
+        notice = None
+        if changed is not None:
+            notice = f"Password changed. {changed} other login{'s' if changed != 1 else ''} ended."
+        return render(request, "account.html", caller, error=None, notice=notice)
 
     @router.post("/account/password")
     async def change_password(request: Request) -> Response:
@@ -209,8 +215,7 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
             )
         except PassgateError as exc:
             return render(request, "account.html", caller, exc.status, error=exc.detail, notice=None)
-        notice = f"Password changed. {count} other login{'s' if count != 1 else ''} ended."
-        return render(request, "account.html", caller, notice=notice, error=None)
+        return redirect(f"/account?changed={count}")
 
     @router.post("/account/delete")
     async def delete_account(request: Request) -> Response:

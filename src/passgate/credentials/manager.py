@@ -218,7 +218,9 @@ class LoginManager:
         try:
             login = await self.logins.get(claims.sub, claims.sid)
         except StoreUnavailable:
-            if self.outage == "closed" or self.logins.known_revoked(claims.sid):
+            if self.logins.known_revoked(claims.sid):
+                raise SessionRevoked("the login has ended") from None
+            if self.outage == "closed":
                 raise
             return self.logins.last_known(claims.sub, claims.sid) or _provisional(claims.sub, claims.sid)
         if login is None or login.kind != "token":

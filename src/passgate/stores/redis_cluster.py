@@ -1,0 +1,180 @@
+"""A store on a Redis Cluster, ``redis+cluster://HOST:PORT[,HOST:PORT…]``, through redis-py's RedisCluster.
+
+The hosts of the URL are seeds: the client reads the slot map from the first that answers and
+follows the topology from then on.  A connection error, ``MOVED`` or ``CLUSTERDOWN`` makes it read
+the slot map again, so after a master fails over to its replica the same store object serves its
+slots again within seconds, without being recreated.
+
+Everything else (semantics, timeouts, errors, ``WAIT`` durability and the URL's ``wait`` and
+``wait_timeout`` options) is as in :mod:`passgate.stores.redis`; here a write waits for a replica
+when the master of the key's slot has one connected.  Right after a failover the promoted master
+has no replica (its old master is down), so writes go on without ``WAIT`` until a replica
+reconnects: the cluster is then only as safe as a Redis without replicas.
+
+Change notices use a plain ``PUBLISH``, which the cluster bus carries to every node; the listener
+subscribes through one node and moves to the next one when that node dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from functools import partial
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode, PipelineCommand
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import AskError, SlotNotCoveredError, TryAgainError
+
+from passgate.errors import ConfigError
+from passgate.stores.redis import (
+    CONNECT_TIMEOUT,
+    REDIS_ERRORS,
+    SOCKET_TIMEOUT,
+    RedisOptions,
+    RedisStoreBase,
+    client_retry,
+)
+
+__all__ = ["RedisClusterStore"]
+
+DEFAULT_PORT = 6379
+
+
+class RedisClusterStore(RedisStoreBase):
+    """A Redis Cluster; keys under one ``{hash tag}`` share a slot."""
+
+    def __init__(
+        self,
+        client: RedisCluster,
+        *,
+        options: RedisOptions | None = None,
+        node_options: dict[str, Any] | None = None,
+    ) -> None:
+        """``node_options`` (credentials, TLS, timeouts) are used to subscribe to a single node."""
+        super().__init__(options or RedisOptions())
+        self._client = client
+        self._node_options = node_options or {
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+            "socket_timeout": SOCKET_TIMEOUT,
+        }
+        self._seeds = [(node.host, int(node.port)) for node in client.startup_nodes]
+        self._refresh: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisClusterStore:
+        """``redis+cluster://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT…][?wait=auto|1|0&wait_timeout=MS]``.
+
+        ``rediss+cluster://`` connects with TLS.
+        """
+        options, rest = RedisOptions.split_url(url)
+        parts = urlsplit(rest)
+        if parts.scheme not in ("redis+cluster", "rediss+cluster"):
+            raise ConfigError("a Redis Cluster store URL starts with redis+cluster://")
+        if parts.query:
+            raise ConfigError("a Redis Cluster store URL takes only the wait and wait_timeout options")
+        if parts.path not in ("", "/", "/0"):
+            raise ConfigError("a Redis Cluster has only database 0")
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        node_options: dict[str, Any] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+            "socket_timeout": SOCKET_TIMEOUT,
+        }
+        if userinfo:
+            username, _, password = userinfo.partition(":")
+            node_options["username"] = unquote(username) or None
+            node_options["password"] = unquote(password) or None
+        if parts.scheme == "rediss+cluster":
+            node_options["ssl"] = True
+        seeds = [_parse_host(host) for host in hosts.split(",") if host.strip()]
+        if not seeds:
+            raise ConfigError("a Redis Cluster store URL names at least one HOST:PORT")
+        client = RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in seeds],
+            retry=client_retry(),
+            **node_options,
+        )
+        return cls(client, options=options, node_options=node_options)
+
+    # -- hooks of RedisStoreBase -----------------------------------------------------------------
+
+    async def _execute(self, *args: Any) -> Any:
+        return await self._client.execute_command(*args)
+
+    async def _execute_durably(self, key: str, *args: Any) -> Any:
+        await self._client.initialize()
+        for attempt in range(2):
+            node = self._client.get_node_from_key(key)
+            if node is None:
+                raise SlotNotCoveredError("no master for the slot")
+            # WAIT counts the replicas that have this connection's writes, so it must follow the write on
+            # the same connection to the key's master: both go to that node as one pipeline, without the
+            # cluster pipeline's retries (a WAIT retried on another connection would prove nothing).
+            write, wait = PipelineCommand(0, *args), PipelineCommand(1, *self._wait_args())
+            try:
+                if not await self._should_wait(node.name, partial(_info_replication, node)):
+                    return await self._client.execute_command(*args)
+                await node.execute_pipeline([write, wait])
+            except REDIS_ERRORS:
+                self._topology_changed()  # the node may be gone: the client reads the map again
+                raise
+            if isinstance(write.result, (AskError, TryAgainError)) and not attempt:
+                # the slot moved since the map was read (MOVED is an AskError): read it again, once
+                await self._client.nodes_manager.initialize()
+                continue
+            for command in (write, wait):
+                if isinstance(command.result, BaseException):
+                    self._topology_changed()
+                    raise command.result
+            self._check_acked(wait.result)
+            return write.result
+        raise AssertionError("unreachable")
+
+    def _topology_changed(self) -> None:
+        """Forget the replica counts and read the slot map again, in the background."""
+        super()._topology_changed()
+        if self._closed or (self._refresh is not None and not self._refresh.done()):
+            return
+        self._refresh = asyncio.get_running_loop().create_task(self._refresh_slots())
+
+    async def _refresh_slots(self) -> None:
+        with contextlib.suppress(*REDIS_ERRORS):
+            async with asyncio.timeout(self._options.deadline * 2):
+                await self._client.nodes_manager.initialize()
+
+    def _listener_client(self, attempt: int) -> Redis:
+        known = [(node.host, int(node.port)) for node in self._client.nodes_manager.nodes_cache.values()]
+        addresses = list(dict.fromkeys([*known, *self._seeds]))
+        host, port = addresses[attempt % len(addresses)]
+        return Redis(host=host, port=port, retry=Retry(NoBackoff(), 0), **self._node_options)
+
+    async def _ping(self) -> None:
+        await self._client.execute_command("PING", target_nodes=RedisCluster.PRIMARIES)
+
+    async def _close_clients(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(BaseException):
+                await self._refresh
+        with contextlib.suppress(Exception):
+            await self._client.aclose()
+
+
+async def _info_replication(node: ClusterNode) -> Any:
+    return await node.execute_command("INFO", "replication")
+
+
+def _parse_host(text: str) -> tuple[str, int]:
+    text = text.strip()
+    if text.startswith("["):  # [IPv6]:PORT
+        host, _, port = text[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    try:
+        return unquote(host), int(port) if port else DEFAULT_PORT
+    except ValueError:
+        raise ConfigError("a Redis Cluster store URL's hosts are HOST:PORT") from None

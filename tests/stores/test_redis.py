@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from passgate.errors import ConfigError, StoreUnavailable
+from passgate.stores import Store, open_store
+from passgate.stores.redis import RedisStore
+from tests.servers import RedisServer, replication_streams, wait_until
+from tests.stores.contract import StoreContract
+
+KEY = "pg:{u1}:secret-key-name"
+
+
+async def real_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+class TestRedisStore(StoreContract):
+    @pytest.fixture
+    async def store(self, redis_server: RedisServer) -> AsyncIterator[Store]:
+        redis_server.call("FLUSHALL")
+        store = RedisStore.from_url(redis_server.url)
+        yield store
+        await store.aclose()
+
+    @pytest.fixture
+    def advance(self) -> Callable[[float], Awaitable[None]]:
+        return real_sleep  # the server keeps its own time
+
+
+def every_method(store: Store) -> dict[str, Callable[[], Awaitable[Any]]]:
+    return {
+        "get": lambda: store.get(KEY),
+        "get_many": lambda: store.get_many([KEY, "pg:{u1}:b"]),
+        "set": lambda: store.set(KEY, b"v", 60),
+        "replace": lambda: store.replace(KEY, b"v", b"w", 60),
+        "delete": lambda: store.delete(KEY),
+        "incr": lambda: store.incr("pg:{u1}:n", 60),
+        "peek_count": lambda: store.peek_count("pg:{u1}:n"),
+        "add_member": lambda: store.add_member("pg:{u1}:ix", "m", 60),
+        "members": lambda: store.members("pg:{u1}:ix"),
+        "remove_members": lambda: store.remove_members("pg:{u1}:ix", "m"),
+        "publish": lambda: store.publish(b"notice"),
+        "ping": lambda: store.ping(),
+    }
+
+
+async def assert_unavailable_quickly(name: str, call: Callable[[], Awaitable[Any]], limit: float = 1.5) -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as info:
+        await call()
+    elapsed = time.monotonic() - started
+    assert elapsed < limit, f"{name} took {elapsed:.2f} s to fail"
+    assert "secret-key-name" not in str(info.value)
+    assert info.value.code == "store_unavailable"
+
+
+async def next_item(queue: asyncio.Queue[bytes | None], timeout: float = 5.0) -> bytes | None:
+    return await asyncio.wait_for(queue.get(), timeout)
+
+
+async def collect(store: Store, queue: asyncio.Queue[bytes | None]) -> None:
+    async for item in store.listen():
+        queue.put_nowait(item)
+
+
+async def test_open_store_builds_a_redis_store(redis_server: RedisServer) -> None:
+    store = open_store(redis_server.url + "?wait=0")
+    assert isinstance(store, RedisStore) and store.shared
+    await store.ping()
+    await store.aclose()
+
+
+async def test_outage_fails_fast_and_store_recovers(make_redis_server: Callable[..., RedisServer]) -> None:
+    server = make_redis_server(appendonly=True)
+    store = RedisStore.from_url(server.url)
+    try:
+        await store.set(KEY, b"kept", 60)
+        await store.add_member("pg:{u1}:ix", "kept", 60)
+        server.stop()
+        for name, call in every_method(store).items():
+            await assert_unavailable_quickly(name, call)
+        server.start()
+        assert await store.get(KEY) == b"kept"
+        assert await store.members("pg:{u1}:ix") == ["kept"]
+        await store.set("pg:{u1}:new", b"new", 60)
+        assert await store.get("pg:{u1}:new") == b"new"
+    finally:
+        await store.aclose()
+
+
+async def test_killed_server_keeps_answered_writes(make_redis_server: Callable[..., RedisServer]) -> None:
+    server = make_redis_server(appendonly=True)
+    store = RedisStore.from_url(server.url)
+    try:
+        await store.set(KEY, b"kept", 60)
+        server.kill()
+        await assert_unavailable_quickly("get", lambda: store.get(KEY))
+        server.start()
+        assert await store.get(KEY) == b"kept"
+    finally:
+        await store.aclose()
+
+
+async def test_listen_resynchronises_after_restart(make_redis_server: Callable[..., RedisServer]) -> None:
+    server = make_redis_server(appendonly=True)
+    store = RedisStore.from_url(server.url)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    task = asyncio.create_task(collect(store, queue))
+    try:
+        assert await next_item(queue) is None
+        await store.publish(b"one")
+        assert await next_item(queue) == b"one"
+        server.stop()
+        await asyncio.sleep(0.3)
+        assert task.done() is False  # listen never raises
+        server.start()
+        assert await next_item(queue) is None  # resubscribed: resynchronise
+        await store.publish(b"two")
+        assert await next_item(queue) == b"two"
+    finally:
+        await store.aclose()
+        await asyncio.wait_for(task, 3)  # aclose ends the listener
+
+
+async def test_idle_listener_stays_subscribed(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    task = asyncio.create_task(collect(store, queue))
+    try:
+        assert await next_item(queue) is None
+        await asyncio.sleep(2.5)  # past several heartbeats
+        await store.publish(b"late")
+        assert await next_item(queue) == b"late"  # no resubscription (None) in between
+    finally:
+        await store.aclose()
+        await asyncio.wait_for(task, 3)
+
+
+async def test_frozen_server_times_out(make_redis_server: Callable[..., RedisServer]) -> None:
+    server = make_redis_server()
+    store = RedisStore.from_url(server.url)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    task = asyncio.create_task(collect(store, queue))
+    assert server.process is not None
+    try:
+        assert await next_item(queue) is None
+        await store.set(KEY, b"v", 60)
+        server.process.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+        try:
+            await assert_unavailable_quickly("get", lambda: store.get(KEY), limit=1.6)
+            await assert_unavailable_quickly("set", lambda: store.set(KEY, b"w", 60), limit=1.6)
+            await asyncio.sleep(0.5)
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert await next_item(queue) is None  # the silent subscription was noticed and renewed
+        await store.publish(b"again")
+        assert await next_item(queue) == b"again"
+        assert await store.get(KEY) == b"v"
+    finally:
+        await store.aclose()
+        await asyncio.wait_for(task, 3)
+
+
+async def test_listen_after_aclose_ends(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url)
+    await store.aclose()
+    assert [item async for item in store.listen()] == []
+    with pytest.raises(StoreUnavailable):
+        await store.get(KEY)
+
+
+async def test_wait_always_without_replica_refuses_writes(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url + "?wait=1&wait_timeout=100")
+    try:
+        await assert_unavailable_quickly("set", lambda: store.set(KEY, b"v", 60))
+        assert await store.get("pg:{u1}:other") is None  # reads do not wait
+    finally:
+        await store.aclose()
+
+
+async def test_auto_wait_holds_writes_until_a_replica_has_them(
+    make_redis_server: Callable[..., RedisServer],
+) -> None:
+    master = make_redis_server()
+    replica = make_redis_server(extra={"replicaof": f"127.0.0.1 {master.port}"})
+    wait_until(lambda: replication_streams(master.port, 1), timeout=10, what="the replica to sync")
+    store = RedisStore.from_url(master.url + "?wait_timeout=200")
+    try:
+        await store.set(KEY, b"v1", 60)
+        assert replica.call("GET", KEY) == "v1"  # WAIT returned: the replica has it
+        assert replica.process is not None
+        replica.process.send_signal(signal.SIGSTOP)  # a replica that does not acknowledge
+        try:
+            await assert_unavailable_quickly("set", lambda: store.set(KEY, b"v2", 60))
+        finally:
+            replica.process.send_signal(signal.SIGCONT)
+        await store.set(KEY, b"v3", 60)
+        assert replica.call("GET", KEY) == "v3"
+    finally:
+        await store.aclose()
+
+
+def test_from_url_rejects_bad_options() -> None:
+    with pytest.raises(ConfigError):
+        RedisStore.from_url("redis://127.0.0.1:1/0?wait=maybe")
+    with pytest.raises(ConfigError):
+        RedisStore.from_url("redis://127.0.0.1:1/0?wait_timeout=soon")

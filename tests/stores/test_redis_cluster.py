@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from passgate.errors import ConfigError, StoreUnavailable
+from passgate.stores import Store, open_store
+from passgate.stores.redis_cluster import RedisClusterStore
+from tests.servers import RedisClusterServers
+from tests.stores.contract import StoreContract
+from tests.stores.test_redis import assert_unavailable_quickly, collect, next_item, real_sleep
+
+KEY = "pg:{u1}:secret-key-name"
+
+
+class TestRedisClusterStore(StoreContract):
+    @pytest.fixture
+    async def store(self, redis_cluster: RedisClusterServers) -> AsyncIterator[Store]:
+        redis_cluster.flushall()
+        store = RedisClusterStore.from_url(redis_cluster.url)
+        yield store
+        await store.aclose()
+
+    @pytest.fixture
+    def advance(self) -> Callable[[float], Awaitable[None]]:
+        return real_sleep  # the servers keep their own time
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float, per_try: float = 2.5) -> float:
+    """Retry ``check`` (StoreUnavailable counts as not yet) until it is true; the seconds it took.
+
+    Every try must end, one way or the other, within ``per_try`` seconds: the store never hangs.
+    """
+    started = time.monotonic()
+    while True:
+        began = time.monotonic()
+        try:
+            if await check():
+                return time.monotonic() - started
+        except StoreUnavailable:
+            pass
+        assert time.monotonic() - began < per_try, "a store call hung"
+        assert time.monotonic() - started < within, f"not recovered within {within} s"
+        await asyncio.sleep(0.1)
+
+
+async def test_open_store_builds_a_cluster_store(redis_cluster: RedisClusterServers) -> None:
+    store = open_store(redis_cluster.url)
+    assert isinstance(store, RedisClusterStore) and store.shared
+    await store.ping()
+    await store.set("pg:{a}:x", b"1", 60)
+    await store.set("pg:{b}:x", b"2", 60)
+    assert await store.get_many(["pg:{a}:x", "pg:{a}:y"]) == [b"1", None]
+    await store.aclose()
+
+
+async def test_writes_wait_for_the_replica(redis_cluster: RedisClusterServers) -> None:
+    store = RedisClusterStore.from_url(redis_cluster.url + "?wait_timeout=200")
+    [replica] = redis_cluster.replicas_of(redis_cluster.master_for(KEY))
+    try:
+        await store.set(KEY, b"v1", 60)
+        assert replica.replica_get(KEY) == "v1"  # WAIT returned: the replica has it
+        assert replica.process is not None
+        replica.process.send_signal(signal.SIGSTOP)  # a replica that does not acknowledge
+        try:
+            await assert_unavailable_quickly("set", lambda: store.set(KEY, b"v2", 60))
+            await assert_unavailable_quickly("delete", lambda: store.delete(KEY))
+        finally:
+            replica.process.send_signal(signal.SIGCONT)
+        await store.set(KEY, b"v3", 60)
+        assert replica.replica_get(KEY) == "v3"
+    finally:
+        await store.aclose()
+
+
+async def test_failover_keeps_acknowledged_writes(redis_cluster: RedisClusterServers) -> None:
+    redis_cluster.flushall()
+    store = RedisClusterStore.from_url(redis_cluster.url)
+    other_key = next(
+        f"pg:{{u{i}}}:a"
+        for i in range(2, 100)
+        if redis_cluster.master_for(f"pg:{{u{i}}}:a").port != redis_cluster.master_for(KEY).port
+    )
+    killed = None
+    try:
+        await store.set(KEY, b"before", 60)  # answered only once a replica has it (WAIT)
+        [replica] = redis_cluster.replicas_of(redis_cluster.master_for(KEY))
+        assert replica.replica_get(KEY) == "before"
+        await store.add_member("pg:{u1}:ix", "login", 60)
+        await store.set(other_key, b"elsewhere", 60)
+        killed = redis_cluster.kill_master_for(KEY)
+
+        await assert_unavailable_quickly("get", lambda: store.get(KEY), limit=2.0)
+        await assert_unavailable_quickly("set", lambda: store.set(KEY, b"x", 60), limit=2.0)
+
+        async def served() -> bool:
+            return await store.get(KEY) == b"before"
+
+        assert await eventually(served, within=15) < 15
+        assert await store.members("pg:{u1}:ix") == ["login"]
+        assert await store.get(other_key) == b"elsewhere"
+        await store.set(KEY, b"after", 60)  # the new master takes writes (it has no replica yet)
+        assert await store.get(KEY) == b"after"
+    finally:
+        await store.aclose()
+        if killed is not None:
+            redis_cluster.revive(killed)
+
+
+async def test_listener_moves_to_another_node(redis_cluster: RedisClusterServers) -> None:
+    store = RedisClusterStore.from_url(redis_cluster.url)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    task = asyncio.create_task(collect(store, queue))
+    killed = None
+    try:
+        assert await next_item(queue) is None
+        await store.publish(b"one")
+        assert await next_item(queue) == b"one"
+
+        subscribed = [
+            node for node in redis_cluster.live_nodes if node.call("PUBSUB", "NUMSUB", "passgate:changes")[1] > 0
+        ]
+        assert len(subscribed) == 1
+        killed = subscribed[0]
+        killed.kill()
+        assert await next_item(queue, timeout=10) is None  # moved to another node: resynchronise
+
+        async def delivered() -> bool:
+            await store.publish(b"two")
+            return await next_item(queue, timeout=1) == b"two"
+
+        await eventually(delivered, within=15)
+        assert task.done() is False
+    finally:
+        await store.aclose()
+        await asyncio.wait_for(task, 3)
+        if killed is not None:
+            redis_cluster.revive(killed)
+
+
+async def test_all_seeds_down_is_unavailable() -> None:
+    store = RedisClusterStore.from_url("redis+cluster://127.0.0.1:1,127.0.0.1:2")
+    try:
+        await assert_unavailable_quickly("ping", store.ping)
+        await assert_unavailable_quickly("get", lambda: store.get(KEY))
+        await assert_unavailable_quickly("set", lambda: store.set(KEY, b"v", 60))
+    finally:
+        await store.aclose()
+
+
+def test_from_url_parses_seeds_and_rejects_nonsense() -> None:
+    store = RedisClusterStore.from_url("redis+cluster://u:p%40ss@10.0.0.1:7000,[::1]:7001,host?wait=0")
+    assert store._seeds == [("10.0.0.1", 7000), ("::1", 7001), ("host", 6379)]
+    with pytest.raises(ConfigError):
+        RedisClusterStore.from_url("redis+cluster://")
+    with pytest.raises(ConfigError):
+        RedisClusterStore.from_url("redis+cluster://h:1/3")
+    with pytest.raises(ConfigError):
+        RedisClusterStore.from_url("redis+cluster://h:notaport")
