@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck servers clean
+.PHONY: run test lint typecheck servers clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ typecheck: $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed servers lint typecheck
 	$(BIN)/pytest
+
+.PHONY: docs
+docs: $(VENV)/.dev-installed
+	$(BIN)/python docs/build.py
+
+bench: $(VENV)/.installed
+	bash benchmarks/ensure-tools.sh
+	$(BIN)/python -m pip install -q --disable-pip-version-check 'matplotlib>=3.8' 'httpx>=0.27'
+	$(BIN)/python -m benchmarks.lab
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

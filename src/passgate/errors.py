@@ -44,55 +44,75 @@ class AuthError(PassgateError):
 
 
 class InvalidCredentials(AuthError):
+    """The username and password do not match a user (or the current password is wrong)."""
+
     code = "invalid_credentials"
     title = "Invalid username or password"
 
 
 class TokenInvalid(AuthError):
+    """An access or refresh token that passgate did not issue, or that breaks a rule."""
+
     code = "token_invalid"
     title = "Invalid token"
 
 
 class TokenExpired(AuthError):
+    """An access token past its ``exp``."""
+
     code = "token_expired"
     title = "Token expired"
 
 
 class SessionRevoked(AuthError):
+    """The login behind a cookie or token has ended (logout, revocation, expiry)."""
+
     code = "session_revoked"
     title = "Login revoked or expired"
 
 
 class RefreshReused(AuthError):
+    """A spent refresh token came back after the race window: the whole login is revoked."""
+
     code = "refresh_reused"
     title = "Refresh token reused; the login is revoked"
 
 
 class CsrfFailed(PassgateError):
+    """A cookie caller's unsafe request lacks the CSRF token, or comes from a foreign Origin."""
+
     code = "csrf_failed"
     status = 403
     title = "CSRF check failed"
 
 
 class Forbidden(PassgateError):
+    """The caller may not do this (another user's post, say)."""
+
     code = "forbidden"
     status = 403
     title = "Forbidden"
 
 
 class NotFound(PassgateError):
+    """No such thing, or not the caller's to see."""
+
     code = "not_found"
     status = 404
     title = "Not found"
 
 
 class UsernameTaken(PassgateError):
+    """The name is taken (names compare after NFKC and case folding)."""
+
     code = "username_taken"
     status = 409
     title = "Username taken"
 
 
 class RateLimited(PassgateError):
+    """Too many failed logins for the account or the client address; ``retry_after`` seconds to wait."""
+
     code = "rate_limited"
     status = 429
     title = "Too many attempts"
@@ -103,6 +123,8 @@ class RateLimited(PassgateError):
 
 
 class StoreUnavailable(PassgateError):
+    """The store or database did not answer; ``retry_after`` seconds to wait (503)."""
+
     code = "store_unavailable"
     status = 503
     title = "Session store unavailable"
@@ -121,22 +143,28 @@ class RequestError(PassgateError):
 
 
 class ValidationFailed(RequestError):
-    pass
+    """The body or a query value breaks a rule (422), or is not JSON (400)."""
 
 
 class PayloadTooLarge(RequestError):
+    """The body is over 64 KiB."""
+
     code = "payload_too_large"
     status = 413
     title = "Payload too large"
 
 
 class UnsupportedMediaType(RequestError):
+    """A JSON endpoint was sent another media type."""
+
     code = "unsupported_media_type"
     status = 415
     title = "Unsupported media type"
 
 
 class MethodNotAllowed(RequestError):
+    """The path exists, the method does not."""
+
     code = "method_not_allowed"
     status = 405
     title = "Method not allowed"

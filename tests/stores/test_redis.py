@@ -67,7 +67,8 @@ async def next_item(queue: asyncio.Queue[bytes | None], timeout: float = 5.0) ->
 
 async def collect(store: Store, queue: asyncio.Queue[bytes | None]) -> None:
     async for item in store.listen():
-        queue.put_nowait(item)
+        if item != b"":  # heartbeats say the feed is alive; these tests look at notices and resyncs
+            queue.put_nowait(item)
 
 
 async def test_open_store_builds_a_redis_store(redis_server: RedisServer) -> None:
@@ -212,3 +213,21 @@ def test_from_url_rejects_bad_options() -> None:
         RedisStore.from_url("redis://127.0.0.1:1/0?wait=maybe")
     with pytest.raises(ConfigError):
         RedisStore.from_url("redis://127.0.0.1:1/0?wait_timeout=soon")
+
+
+async def test_idle_listener_sends_heartbeats(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url)
+    beats = 0
+
+    async def count() -> None:
+        nonlocal beats
+        async for item in store.listen():
+            beats += item == b""
+
+    task = asyncio.create_task(count())
+    try:
+        await asyncio.sleep(1.5)
+        assert beats >= 3  # a live feed speaks several times a second, so caches may trust it
+    finally:
+        await store.aclose()
+        await asyncio.wait_for(task, 3)

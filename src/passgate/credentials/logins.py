@@ -29,7 +29,7 @@ from passgate.stores.base import Store
 log = logging.getLogger("passgate.logins")
 
 MAX_AGE = 0.5
-FEED_SILENCE = 0.5
+FEED_SILENCE = 0.75
 CACHE_ENTRIES = 200_000
 REVOKED_PREFIX = b"r:"
 

@@ -165,7 +165,7 @@ class LoginManager:
         now = self._clock()
         access, exp = self.codec.issue(self.ring(), sub=login.user_id, sid=login.id)
         refresh = str(SplitToken(login.user_id, login.id, secret))
-        return TokenPair(access, int(exp - now), refresh, int(login.ends_at - now))
+        return TokenPair(access, round(exp - now), refresh, round(login.ends_at - now))
 
     async def open_tokens(self, user_id: str, username: str, client: Client) -> TokenPair:
         """A new token login: a short access token and a rotating refresh token."""

@@ -28,6 +28,8 @@ users = Table(
 
 @dataclass(frozen=True)
 class User:
+    """A user as passgate needs one: an opaque id, the normalised name and the argon2id hash."""
+
     id: str
     username: str
     password_hash: str
@@ -35,7 +37,12 @@ class User:
 
 
 class UserRepository(Protocol):
-    """What passgate needs from wherever an application keeps its users."""
+    """What passgate needs from wherever an application keeps its users.
+
+    An implementation keeps ids opaque and unguessable, compares names by :func:`username_key`
+    (NFKC, then case folding) and raises :class:`~passgate.errors.UsernameTaken` on a clash, and
+    turns its database's errors into :class:`~passgate.errors.StoreUnavailable`.
+    """
 
     async def create(self, username: str, password_hash: str) -> User: ...
     async def get(self, user_id: str) -> User | None: ...

@@ -54,9 +54,16 @@ class Passgate:
     async def optional_user(self, request: Request) -> Caller | None:
         """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
         caller = await self.authenticator.caller(request, required=False)
-        return None if caller is None else await self._with_username(caller)
+        try:
+            return None if caller is None else await self._with_username(caller)
+        except AuthError:
+            return None
 
     async def caller(self, request: Request, *, form_token: str | None = None) -> Caller:
+        """The caller (cookie or bearer), or AuthError (401); checks CSRF for cookie callers.
+
+        ``form_token`` is the ``csrf_token`` field of an HTML form, for forms that cannot send ``X-CSRF-Token``.
+        """
         caller = await self.authenticator.caller(request, required=True)
         assert caller is not None
         self.authenticator.check_csrf(request, caller, form_token)
@@ -72,8 +79,16 @@ class Passgate:
         return replace(caller, username=user.username)
 
     async def session_caller(self, cookie: str) -> Caller:
+        """The caller behind a session cookie's value (used right after a login sets it)."""
         login = await self.deployment.manager.session(cookie)
         return Caller(login.user_id, login.username, "session", login, self.deployment.manager.csrf_token(login))
+
+    async def revoke_logins(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every login of a user (all but ``keep``), cookie and token, on every node; the count ended.
+
+        For applications that keep their own users: call it when a password changes or an account goes.
+        """
+        return await self.deployment.manager.revoke_all(user_id, keep=keep)
 
     # -- installing ------------------------------------------------------------------
 
@@ -119,6 +134,19 @@ class Passgate:
         @app.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:
             return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def asgi_app(self, *, prefix: str = "/api", **fastapi_options: Any) -> FastAPI:
+        """passgate's routes as an ASGI app to mount into another application, e.g. plain Starlette.
+
+        It serves what :meth:`install` adds: the JSON API under ``prefix``, the JWKS, health and metrics,
+        with problem+json errors and the guards.  Mount it at ``/``, after the application's own routes
+        (``Mount("/", app=auth.asgi_app())``), so that every path is where the contract puts it.  It has no
+        lifespan of its own: the host application runs :meth:`lifespan`.
+        """
+        fastapi_options.setdefault("title", "passgate")
+        app = FastAPI(**fastapi_options)
+        self.install(app, prefix=prefix)
+        return app
 
     def app(self, **fastapi_options: Any) -> FastAPI:
         """A FastAPI application serving only passgate's API (for a dedicated auth service)."""

@@ -32,6 +32,7 @@ class Caller:
 
     @property
     def session_id(self) -> str:
+        """The login's public id (as ``/api/sessions`` lists it); never the cookie's secret."""
         return self.login.id
 
 

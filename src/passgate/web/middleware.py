@@ -79,4 +79,5 @@ class OriginGuardMiddleware:
         origin = origin.lower().rstrip("/")
         if origin == site_origin(scope, self.public_url):
             return True
-        return origin in self.cors_origins and scope["path"] in self.cors_paths
+        path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
+        return origin in self.cors_origins and (scope["path"] in self.cors_paths or path in self.cors_paths)

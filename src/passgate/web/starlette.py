@@ -1,0 +1,108 @@
+"""passgate for Starlette applications without FastAPI.
+
+:class:`PassgateMiddleware` finds the caller of every HTTP request and puts it (a :class:`Caller`,
+or None) into ``scope["user"]``, so ``request.user`` and ``request.state.user`` hold it;
+:func:`requires_user` guards an endpoint; :meth:`Passgate.asgi_app` serves the JSON API:
+
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Mount, Route
+
+    from passgate import Passgate, PassgateMiddleware, requires_user
+
+    auth = Passgate()
+
+    @requires_user
+    async def hello(request: Request) -> Response:
+        return JSONResponse({"hello": request.user.username})
+
+    app = Starlette(
+        routes=[Route("/hello", hello), Mount("/", app=auth.asgi_app())],
+        middleware=[Middleware(PassgateMiddleware, passgate=auth)],
+        lifespan=auth.lifespan,
+    )
+
+The rules are those of the FastAPI dependency ``Passgate.current_user``: a request that sends
+``Authorization`` is judged by it alone, otherwise by the session cookie; a cookie caller's unsafe
+request (POST, PUT, PATCH, DELETE) counts as logged in only with the session's ``X-CSRF-Token`` and,
+when sent, a same-site ``Origin``.  An HTML form that carries its ``csrf_token`` as a field instead
+asks ``await auth.caller(request, form_token=...)`` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passgate.errors import AuthError, ConfigError, PassgateError
+from passgate.web.app import Passgate
+from passgate.web.auth import Caller
+from passgate.web.problems import from_error
+
+#: A Starlette endpoint: takes the request, answers a response.
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class PassgateMiddleware:
+    """Pure ASGI middleware: the caller of each HTTP request into ``scope["user"]`` and ``request.state.user``.
+
+    Both hold a :class:`Caller` or None: None for anonymous requests, and also for a dead or invalid
+    credential, a cookie caller's unsafe request without the CSRF token, or a store outage; the
+    reason is kept for :func:`requires_user`, which answers it (401, 403 ``csrf_failed``, 503
+    ``store_unavailable``).  The middleware itself never answers: public routes stay reachable.
+    Other scopes (``websocket``, ``lifespan``) pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, *, passgate: Passgate) -> None:
+        self.app = app
+        self.passgate = passgate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        caller: Caller | None = None
+        refusal: PassgateError | None = None
+        try:
+            caller = await self.passgate.caller(request)
+        except PassgateError as exc:
+            refusal = exc
+        scope["user"] = caller
+        request.state.user = caller
+        request.state.passgate_refusal = refusal
+        await self.app(scope, receive, send)
+
+
+def refusal(request: Request) -> Response | None:
+    """The problem+json answer for a request without a caller, or None when it has one.
+
+    401 with ``WWW-Authenticate`` for anonymous requests and dead credentials, 403 ``csrf_failed``,
+    503 ``store_unavailable`` with ``Retry-After``: what the JSON API would answer.
+    """
+    if "user" not in request.scope:
+        raise ConfigError("requires_user needs PassgateMiddleware around the application")
+    if request.scope["user"] is not None:
+        return None
+    reason = getattr(request.state, "passgate_refusal", None)
+    return from_error(reason if isinstance(reason, PassgateError) else AuthError("log in or send a bearer token"))
+
+
+def requires_user(endpoint: Endpoint) -> Endpoint:
+    """Decorate a Starlette endpoint ``async def f(request) -> Response`` to answer only logged-in callers.
+
+    Others get the problem+json answer of :func:`refusal`; inside, ``request.user`` is the :class:`Caller`.
+    """
+
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        answer = refusal(request)
+        return answer if answer is not None else await endpoint(request)
+
+    return guarded

@@ -1,0 +1,129 @@
+"""Run an application that embeds passgate under uvicorn, as a user would, and check it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.api import COOKIE, assert_problem, bearer, cookie_value, login, register, tokens
+from tests.nodes import FAST_HASHING, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+README = ROOT / "README.md"
+
+
+def readme_example() -> str:
+    """The first ```python block of the README: the contract's ``app.py``."""
+    match = re.search(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.S | re.M)
+    assert match, "README.md has no ```python block"
+    return match[1]
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without PASSGATE_* or PYTHONPATH, plus fast hashing and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSGATE_") and k != "PYTHONPATH"}
+    return {**env, **FAST_HASHING, **(extra or {})}
+
+
+class AppProcess:
+    """``uvicorn TARGET`` as a process on a free loopback port, in ``cwd``; stopped by its pid."""
+
+    def __init__(
+        self, target: str, *, cwd: Path, app_dir: Path | None = None, env: dict[str, str] | None = None,
+        uvicorn: Sequence[str] = (sys.executable, "-m", "uvicorn"),
+    ) -> None:
+        self.port = free_port()
+        self.cwd = cwd
+        self.log_path = cwd / f"uvicorn-{self.port}.log"
+        self.command = [*uvicorn, target, "--host", "127.0.0.1", "--port", str(self.port)]
+        if app_dir is not None:
+            self.command += ["--app-dir", str(app_dir)]
+        self.env = clean_env(env)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> AppProcess:
+        self.cwd.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.command} exited early:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.command} did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def __enter__(self) -> AppProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10.0)
+
+
+def check_hello(url: str) -> str:
+    """The contract's checks of ``GET /hello``: 401 problem+json anonymous, 200 with the name by token and cookie.
+
+    Returns the username it registered.
+    """
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        anonymous = client.get("/hello")
+        assert_problem(anonymous, 401, "not_authenticated")
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        assert_problem(client.get("/hello", headers=bearer("not.a.token")), 401, "token_invalid")
+
+        name, password = register(client)
+        pair = tokens(client, name, password)
+        by_token = client.get("/hello", headers=bearer(pair["access_token"]))
+        assert by_token.status_code == 200, by_token.text
+        assert by_token.json()["hello"] == name
+
+        opened = client.post("/api/session", json={"username": name, "password": password})
+        assert opened.status_code == 200, opened.text
+        set_cookie = next(h for h in opened.headers.get_list("set-cookie") if h.startswith(COOKIE + "="))
+        assert {"Secure", "HttpOnly", "SameSite=Lax", "Path=/"} <= {a.strip() for a in set_cookie.split(";")}
+        by_cookie = client.get("/hello", headers={"Cookie": f"{COOKIE}={cookie_value(opened)}"})
+        assert by_cookie.status_code == 200, by_cookie.text
+        assert by_cookie.json()["hello"] == name
+
+        session = login(client, name, password)
+        assert client.delete("/api/session", headers=session.headers()).status_code == 204
+        assert_problem(client.get("/hello", headers=session.headers(csrf=False)), 401)
+    return name

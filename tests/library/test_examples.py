@@ -1,0 +1,47 @@
+"""Every example under ``examples/`` started with uvicorn as a process and spoken to over HTTP."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.library.apps import EXAMPLES, AppProcess, check_hello, readme_example
+
+
+def test_the_fastapi_example_is_the_readme_example() -> None:
+    assert (EXAMPLES / "fastapi_app.py").read_text(encoding="utf-8") == readme_example()
+
+
+def test_fastapi_example(tmp_path: Path) -> None:
+    with AppProcess("fastapi_app:app", cwd=tmp_path, app_dir=EXAMPLES) as app:
+        check_hello(app.url)
+    assert (tmp_path / "passgate-data" / "passgate.db").is_file()  # the embedded defaults, in the working dir
+
+
+def test_starlette_example(tmp_path: Path) -> None:
+    with AppProcess("starlette_app:app", cwd=tmp_path, app_dir=EXAMPLES) as app:
+        check_hello(app.url)
+        with app.client() as client:
+            assert client.get("/.well-known/jwks.json").json()["keys"]
+            assert client.get("/openapi.json").json()["paths"]["/api/token"]
+            missing = client.get("/no/such/page")
+            assert missing.status_code == 404
+            assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_own_users_example_keeps_users_in_the_apps_table(tmp_path: Path) -> None:
+    database = tmp_path / "members.db"
+    env = {"APP_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    with AppProcess("own_users:app", cwd=tmp_path, app_dir=EXAMPLES, env=env) as app:
+        name = check_hello(app.url)
+        with app.client() as client:
+            taken = client.post("/api/users", json={"username": name.upper(), "password": "correct horse"})
+            assert taken.status_code == 409, taken.text
+            assert taken.json()["code"] == "username_taken"
+            login = client.post("/api/token", json={"username": name, "password": "correct horse"}).json()
+            profile = client.get("/profile", headers={"Authorization": f"Bearer {login['access_token']}"})
+            assert profile.json() == {"username": name, "display_name": name}
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT username FROM members").fetchall() == [(name,)]
+    with sqlite3.connect(tmp_path / "passgate-data" / "passgate.db") as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
