@@ -14,7 +14,7 @@ from typing import Any
 from passgate import __version__
 from passgate.config import Settings, load_settings
 from passgate.deployment import Deployment
-from passgate.errors import ConfigError, NotFound, PassgateError
+from passgate.errors import NotFound, PassgateError
 
 #: Room for a hostile 100 KB token to reach passgate and be refused as a 401, not cut off by the server.
 MAX_HEADERS = 256 * 1024
@@ -125,8 +125,6 @@ def _serve(args: argparse.Namespace) -> None:
     from passgate.board.app import create_app
 
     settings = _settings(args)
-    if settings.store == "memory://" and settings.workers > 1:
-        raise ConfigError("the memory store lives in one process: use --workers 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
                 access_log=False, proxy_headers=False, server_header=False, lifespan="on",

@@ -78,7 +78,6 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(3, ge=1, le=20)
     password_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)
     password_parallelism: int = Field(4, ge=1, le=64)
-    workers: int = Field(1, ge=1, le=64)
 
     @field_validator(
         "session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute", mode="before"
