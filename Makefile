@@ -36,8 +36,7 @@ test: $(VENV)/.dev-installed servers lint typecheck
 docs: $(VENV)/.dev-installed
 	$(BIN)/python docs/build.py
 
-bench: $(VENV)/.installed
-	bash benchmarks/ensure-tools.sh
+bench: $(VENV)/.installed servers
 	$(BIN)/python -m pip install -q --disable-pip-version-check 'matplotlib>=3.8' 'httpx>=0.27'
 	$(BIN)/python -m benchmarks.lab
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure the real servers the tests start privately are installed: redis-server, PostgreSQL,
-# Chromium (browser tests) and nginx (the load-balancer test).  Installs what is missing with
+# Make sure the real servers and tools the tests and the benchmarks start privately are installed:
+# redis-server, PostgreSQL, Chromium (browser tests), nginx (the load-balancer test), wrk and taskset
+# (the benchmark lab and its smoke test).  Installs what is missing with
 # apt-get when that is possible; otherwise says what is missing and fails.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+command -v taskset >/dev/null || need+=(util-linux)
 
 if ((${#need[@]} == 0)); then
   exit 0

@@ -123,7 +123,7 @@ class LoginRepository:
         raw = encode(login)
         await self._store.set(login_key(login.user_id, login.id), raw, login.ttl(now))
         await self._store.add_member(index_key(login.user_id), login.id, login.ttl(now))
-        self._remember(login, raw, now)
+        self._remember(decode(login.id, raw), raw, now)  # as every later read will see it
 
     async def get(self, user_id: str, login_id: str, *, fresh: bool = False) -> Login | None:
         """The live login, or None; ``fresh`` skips the cache (before a compare-and-set)."""

@@ -14,7 +14,7 @@ from typing import Literal
 from passgate import audit
 from passgate.credentials.keys import KeyRing
 from passgate.credentials.logins import LoginRepository
-from passgate.credentials.records import MAX_REFRESH_ENTRIES, Kind, Login, RefreshEntry
+from passgate.credentials.records import MAX_REFRESH_ENTRIES, Kind, Login, RefreshEntry, compact_user_agent
 from passgate.credentials.secrets import Signer, SplitToken, digest, new_id, new_secret, same
 from passgate.credentials.tokens import AccessTokenCodec, VerifiedTokenCache
 from passgate.errors import AuthError, RefreshReused, SessionRevoked, StoreUnavailable, TokenInvalid
@@ -83,7 +83,7 @@ class LoginManager:
         )
         login = Login(
             id=new_id(), user_id=user_id, username=username, kind=kind, created_at=now, last_seen_at=now,
-            expires_at=now + absolute, idle_ttl=idle, user_agent=client.user_agent, ip=client.ip,
+            expires_at=now + absolute, idle_ttl=idle, user_agent=compact_user_agent(client.user_agent), ip=client.ip,
             **secret,  # type: ignore[arg-type]
         )
         await self.logins.add(login)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import json
+import re
+import struct
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -12,6 +12,17 @@ Kind = Literal["cookie", "token"]
 #: Refresh tokens a login remembers (live and recently spent), for rotation and reuse detection.
 MAX_REFRESH_ENTRIES = 6
 MAX_USER_AGENT = 120
+
+
+#: Parts of a browser's user agent that every browser sends and that tell nobody anything.
+_UA_NOISE = re.compile(r"Mozilla/5\.0 |AppleWebKit/[\d.]+ |\(KHTML, like Gecko\) ?|Gecko/\d+ ?|Safari/[\d.]+$")
+
+
+def compact_user_agent(user_agent: str) -> str:
+    """The user agent as the device list shows it: without the tokens every browser sends, at most 120
+    characters.  ``Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0
+    Safari/537.36`` keeps ``(X11; Linux x86_64) Chrome/126.0``, so login records stay small."""
+    return _UA_NOISE.sub("", user_agent).strip()[:MAX_USER_AGENT]
 
 
 @dataclass(frozen=True)
@@ -56,33 +67,56 @@ class Login:
         return replace(self, last_seen_at=now)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+# A record is packed with struct: a version byte, the kind, four times in milliseconds, then
+# length-prefixed strings and digests.  About 100 bytes plus the user agent, whatever the store.
+_VERSION = 2
+_HEAD = struct.Struct("<BBQQQQ")
+_ENTRY = struct.Struct("<16sQ")
 
 
 def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
+    return max(0, round(seconds * 1000))
+
+
+def _put(out: bytearray, data: bytes) -> None:
+    out += len(data).to_bytes(1, "little") + data
+
+
+def _text(value: str, limit: int = 255) -> bytes:
+    return value.encode()[:limit].decode(errors="ignore").encode()
 
 
 def encode(login: Login) -> bytes:
-    """Compact JSON: a login is a few hundred bytes at most, whatever the store."""
-    fields = [
-        1, login.user_id, login.username, login.kind[0], _ms(login.created_at), _ms(login.last_seen_at),
-        _ms(login.expires_at), _ms(login.idle_ttl), login.user_agent[:MAX_USER_AGENT], login.ip,
-        _b64(login.secret_digest), [[_b64(e.digest), _ms(e.spent_at)] for e in login.refresh],
-    ]
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+    out = bytearray(_HEAD.pack(
+        _VERSION, login.kind == "token", _ms(login.created_at), _ms(login.last_seen_at),
+        _ms(login.expires_at), _ms(login.idle_ttl),
+    ))
+    for text in (login.user_id, login.username, login.user_agent[:MAX_USER_AGENT], login.ip):
+        _put(out, _text(text))
+    _put(out, login.secret_digest)
+    out.append(len(login.refresh))
+    for entry in login.refresh:
+        out += _ENTRY.pack(entry.digest, _ms(entry.spent_at))
+    return bytes(out)
 
 
 def decode(login_id: str, data: bytes) -> Login:
-    (_, user_id, username, kind, created, seen, expires, idle, agent, ip, secret, refresh) = json.loads(data)
+    version, token, created, seen, expires, idle = _HEAD.unpack_from(data)
+    if version != _VERSION:
+        raise ValueError(f"unknown login record version {version}")
+    at = _HEAD.size
+    fields: list[bytes] = []
+    for _ in range(5):
+        size = data[at]
+        fields.append(data[at + 1 : at + 1 + size])
+        at += 1 + size
+    user_id, username, agent, ip = (f.decode() for f in fields[:4])
+    refresh = tuple(
+        RefreshEntry(digest, spent / 1000)
+        for digest, spent in (_ENTRY.unpack_from(data, at + 1 + i * _ENTRY.size) for i in range(data[at]))
+    )
     return Login(
-        id=login_id, user_id=user_id, username=username, kind="cookie" if kind == "c" else "token",
+        id=login_id, user_id=user_id, username=username, kind="token" if token else "cookie",
         created_at=created / 1000, last_seen_at=seen / 1000, expires_at=expires / 1000, idle_ttl=idle / 1000,
-        user_agent=agent, ip=ip, secret_digest=_unb64(secret),
-        refresh=tuple(RefreshEntry(_unb64(d), spent / 1000) for d, spent in refresh),
+        user_agent=agent, ip=ip, secret_digest=fields[4], refresh=refresh,
     )

@@ -7,8 +7,10 @@ name that does not exist costs the same time and answers the same as a wrong pas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -33,15 +35,36 @@ class Verdict:
     new_hash: str | None = None
 
 
+def _lower_priority() -> None:
+    """Run this hashing thread at idle priority: a login storm uses every spare cycle, yet requests
+    that need no hash (the event loop's thread) keep their latency.  Linux schedules threads one by
+    one, so this lowers this worker only; the threads libargon2 starts for its lanes inherit it.
+    SCHED_IDLE still gets a small share under full load, so logins slow down but never stop."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 class PasswordHasher:
-    """argon2id on a small thread pool: at most one hash per core runs at a time."""
+    """argon2id on a small thread pool: at most one hash per usable core, at a lower priority."""
 
     def __init__(self, policy: HashPolicy = HashPolicy(), *, threads: int | None = None) -> None:
         self._argon = _Argon2(
             time_cost=policy.time_cost, memory_cost=policy.memory_kib,
             parallelism=policy.parallelism, type=Type.ID,
         )
-        self._pool = ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 2, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads or usable_cores(), thread_name_prefix="argon2", initializer=_lower_priority
+        )
         self._dummy = self._argon.hash(secrets.token_urlsafe(16))
 
     async def _run(self, fn: object, *args: object) -> object:

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS members (
 );
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, message BLOB NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires);
+CREATE INDEX IF NOT EXISTS members_expires ON members (expires);
+CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
 """
 
 #: How often a process looks for other processes' change notices.

@@ -16,6 +16,16 @@ class CookieTransport:
         value = cookies.get(self.name)
         return value or None
 
+    def read_header(self, header: str) -> str | None:
+        """This cookie's value from a raw ``Cookie`` header, without parsing the others."""
+        if self.name not in header:
+            return None
+        for part in header.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == self.name:
+                return value.strip('"') or None
+        return None
+
     def _attributes(self) -> str:
         return "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self._secure else "")
 

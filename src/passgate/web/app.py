@@ -80,8 +80,7 @@ class Passgate:
 
     async def session_caller(self, cookie: str) -> Caller:
         """The caller behind a session cookie's value (used right after a login sets it)."""
-        login = await self.deployment.manager.session(cookie)
-        return Caller(login.user_id, login.username, "session", login, self.deployment.manager.csrf_token(login))
+        return self.authenticator.session_caller(await self.deployment.manager.session(cookie))
 
     async def revoke_logins(self, user_id: str, *, keep: str | None = None) -> int:
         """End every login of a user (all but ``keep``), cookie and token, on every node; the count ended.

@@ -6,7 +6,9 @@ Cookie callers must prove unsafe requests with the CSRF token and, when sent, a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from starlette.requests import Request
@@ -27,13 +29,17 @@ class Caller:
     #: ``"session"`` (cookie) or ``"token"`` (bearer).
     auth: Literal["session", "token"]
     login: Login
-    #: The session's CSRF token (cookie callers only).
-    csrf_token: str | None = None
+    _csrf: Callable[[Login], str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def session_id(self) -> str:
         """The login's public id (as ``/api/sessions`` lists it); never the cookie's secret."""
         return self.login.id
+
+    @cached_property
+    def csrf_token(self) -> str | None:
+        """The session's CSRF token (cookie callers only), computed when first asked for."""
+        return self._csrf(self.login) if self._csrf is not None else None
 
 
 class Authenticator:
@@ -44,15 +50,26 @@ class Authenticator:
         self.manager, self.cookie, self.bearer, self.public_url = manager, cookie, bearer, public_url
 
     async def _resolve(self, request: Request) -> Caller | None:
-        token = self.bearer.read(request.headers.getlist("authorization"))
+        # One pass over the raw headers: this runs on every authenticated request.
+        authorization: list[str] = []
+        cookie_header = ""
+        for name, value in request.scope["headers"]:
+            if name == b"authorization":
+                authorization.append(value.decode("latin-1"))
+            elif name == b"cookie":
+                text = value.decode("latin-1")
+                cookie_header = f"{cookie_header}; {text}" if cookie_header else text
+        token = self.bearer.read(authorization)
         if token is not None:
             login = await self.manager.bearer(token)
             return Caller(login.user_id, login.username, "token", login)
-        cookie = self.cookie.read(request.cookies)
+        cookie = self.cookie.read_header(cookie_header)
         if cookie is None:
             return None
-        login = await self.manager.session(cookie)
-        return Caller(login.user_id, login.username, "session", login, self.manager.csrf_token(login))
+        return self.session_caller(await self.manager.session(cookie))
+
+    def session_caller(self, login: Login) -> Caller:
+        return Caller(login.user_id, login.username, "session", login, self.manager.csrf_token)
 
     async def caller(self, request: Request, *, required: bool) -> Caller | None:
         """The caller, resolved once per request; AuthError when required and absent."""

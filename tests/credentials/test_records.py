@@ -1,0 +1,73 @@
+"""The login record's encoding, and the node cache's trust rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from passgate.credentials.logins import LoginRepository, login_key
+from passgate.credentials.records import Login, RefreshEntry, decode, encode
+from passgate.stores import MemoryStore, SqliteStore
+
+NOW = 1_800_000_000.0
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def a_login(**changes: object) -> Login:
+    fields: dict[str, object] = dict(
+        id="L" * 22, user_id="u" * 22, username="한글이름", kind="token", created_at=NOW, last_seen_at=NOW + 1.5,
+        expires_at=NOW + 86400, idle_ttl=14 * 86400.0, user_agent=UA, ip="2001:db8::1",
+        refresh=(RefreshEntry(b"a" * 16), RefreshEntry(b"b" * 16, NOW)),
+    )
+    fields.update(changes)
+    return Login(**fields)  # type: ignore[arg-type]
+
+
+def test_roundtrip() -> None:
+    login = a_login()
+    assert decode(login.id, encode(login)) == login
+    cookie = a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16, user_agent="")
+    assert decode(cookie.id, encode(cookie)) == cookie
+
+
+def test_records_are_compact() -> None:
+    size = len(encode(a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16)))
+    print(f"cookie login record with a browser user agent: {size} bytes")
+    assert size < 250
+
+
+def test_long_user_agents_are_cut() -> None:
+    login = decode("x", encode(a_login(user_agent="é" * 500)))
+    assert 0 < len(login.user_agent) <= 120
+
+
+def test_alive_and_expiry() -> None:
+    login = a_login(kind="cookie", last_seen_at=NOW, idle_ttl=60.0, expires_at=NOW + 30)
+    assert login.alive(NOW + 29) and not login.alive(NOW + 30)
+    assert login.ends_at == NOW + 30
+
+
+async def test_revocation_elsewhere_is_seen_within_the_bound(tmp_path: Path) -> None:
+    clock = [NOW]
+    store_a, store_b = (SqliteStore(tmp_path / "s.db", clock=lambda: clock[0]) for _ in range(2))
+    node_a = LoginRepository(store_a, clock=lambda: clock[0])
+    node_b = LoginRepository(store_b, clock=lambda: clock[0])
+    login = a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16)
+    await node_a.add(login)
+    assert await node_b.get(login.user_id, login.id) is not None  # now cached on node b
+    await store_a.delete(login_key(login.user_id, login.id))  # behind node b's back, no notice
+    assert await node_b.get(login.user_id, login.id) is not None  # a fresh entry may answer...
+    clock[0] += 0.6
+    assert await node_b.get(login.user_id, login.id) is None  # ...but not past the bound without a live feed
+    await store_a.aclose()
+    await store_b.aclose()
+
+
+async def test_the_revoking_node_forgets_at_once() -> None:
+    store = MemoryStore()
+    repo = LoginRepository(store)
+    login = a_login()
+    await repo.add(login)
+    assert await repo.revoke(login.user_id, [login.id]) == 1
+    assert await repo.get(login.user_id, login.id) is None
+    assert repo.known_revoked(login.id)
+    assert await repo.list(login.user_id) == []
