@@ -59,8 +59,8 @@ def no_store(response: Response) -> Response:
     return response
 
 
-def build_router(pg: Passgate) -> APIRouter:
-    router = APIRouter(tags=["passgate"])
+def build_router(pg: Passgate, *, prefix: str = "") -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["passgate"])
     accounts, manager = pg.deployment.accounts, pg.deployment.manager
 
     @router.get("/me")

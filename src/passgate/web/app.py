@@ -102,7 +102,9 @@ class Passgate:
 
     def install(self, app: FastAPI, *, prefix: str = "/api") -> None:
         """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards."""
-        app.include_router(build_router(self), prefix=prefix)
+        # The API's routes join the app's own list rather than an included router, so a request is
+        # matched once, not twice: the hot routes (``/api/me`` first) cost a few microseconds less.
+        app.router.routes.extend(build_router(self, prefix=prefix).routes)
         problems.install(app)
         self._add_service_routes(app)
         app.add_middleware(OriginGuardMiddleware, public_url=self.settings.public_url,
