@@ -12,18 +12,7 @@ import pytest
 from tests.e2e.api import COOKIE, assert_problem, cookie_value, login, new_name, register
 from tests.nodes import Node
 
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    node = Node(tmp_path_factory.mktemp("sessions"), "--login-limit", "10/5m").start()
-    yield node
-    node.stop()
-
-
-@pytest.fixture
-def client(node: Node) -> Iterator[httpx.Client]:
-    with node.client() as client:
-        yield client
+NODE_ARGS = ("--login-limit", "10/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
 
 
 def test_the_whole_flow(client: httpx.Client) -> None:

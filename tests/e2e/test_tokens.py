@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -15,18 +15,7 @@ import pytest
 from tests.e2e.api import assert_problem, bearer, login, register, tokens
 from tests.nodes import Node
 
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    node = Node(tmp_path_factory.mktemp("tokens"), "--login-limit", "1000/5m").start()
-    yield node
-    node.stop()
-
-
-@pytest.fixture
-def client(node: Node) -> Iterator[httpx.Client]:
-    with node.client() as client:
-        yield client
+NODE_ARGS = ("--login-limit", "1000/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
 
 
 def _segments(token: str) -> tuple[dict[str, object], dict[str, object]]:
