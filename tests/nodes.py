@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -30,31 +32,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Node:
-    """One ``passgate serve`` process."""
+def wait_until(check: Callable[[], bool], timeout: float) -> float:
+    """Poll ``check`` until it holds; the seconds it took, or AssertionError after ``timeout``."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.01)
+    return time.monotonic() - started
 
-    def __init__(self, data_dir: Path, *args: str, port: int | None = None, env: dict[str, str] | None = None):
-        self.data_dir = data_dir
-        self.args = list(args)
-        self.port = port or free_port()
-        self.env = {**os.environ, **FAST_HASHING, **(env or {})}
+
+class ServedProcess:
+    """An HTTP server process on a free loopback port, healthy once ``/healthz`` answers; stopped by its pid."""
+
+    def __init__(self, command: list[str], *, port: int, env: dict[str, str], log_path: Path,
+                 cwd: Path | None = None) -> None:
+        self.command, self.port, self.env, self.log_path, self.cwd = command, port, env, log_path, cwd
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / f"node-{self.port}.log"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> Node:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "passgate.cli", "serve", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir), *self.args]
+    def start(self, timeout: float = 30.0) -> Self:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+            self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"passgate serve exited early:\n{self.log()}")
+                raise RuntimeError(f"{self.command} exited early:\n{self.log()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
                     return self
@@ -62,26 +70,45 @@ class Node:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"passgate serve did not become healthy:\n{self.log()}")
+        raise RuntimeError(f"{self.command} did not become healthy:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
 
     def client(self, **options: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10.0, **options)  # type: ignore[arg-type]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Node(ServedProcess):
+    """One ``passgate serve`` process."""
+
+    def __init__(self, data_dir: Path, *args: str, port: int | None = None, env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        port = port or free_port()
+        command = [sys.executable, "-m", "passgate.cli", "serve", "--port", str(port),
+                   "--data-dir", str(data_dir), *args]
+        super().__init__(command, port=port, env={**os.environ, **FAST_HASHING, **(env or {})},
+                         log_path=data_dir / f"node-{port}.log")

@@ -14,21 +14,12 @@ import httpx
 import pytest
 
 from tests.e2e.api import assert_problem, bearer, login, new_name, register, tokens
-from tests.nodes import SHARED_SECRET, Node, free_port
+from tests.nodes import SHARED_SECRET, Node, free_port, wait_until
 from tests.servers import RedisClusterServers, RedisServer
 
 pytestmark = pytest.mark.postgres
 
 Nodes = Callable[..., Node]
-
-
-def wait_until(check: Callable[[], bool], timeout: float) -> float:
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(0.01)
-    return time.monotonic() - start
 
 
 @pytest.fixture

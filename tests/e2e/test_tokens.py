@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.api import assert_problem, bearer, login, register, tokens
-from tests.nodes import Node
+from tests.nodes import Node, wait_until
 
 NODE_ARGS = ("--login-limit", "1000/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
 
@@ -187,15 +187,6 @@ def _cli(node: Node, *args: str, stdin: str = "") -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def _wait_until(check: Callable[[], bool], timeout: float) -> float:
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(0.02)
-    return time.monotonic() - start
-
-
 def test_two_processes_are_one_deployment(nodes: Callable[..., Node]) -> None:
     one = nodes()
     two = nodes()
@@ -206,8 +197,8 @@ def test_two_processes_are_one_deployment(nodes: Callable[..., Node]) -> None:
         assert b.get("/api/me", headers=session.headers()).status_code == 200
         assert a.post("/api/token/revoke", headers=bearer(pair["access_token"])).status_code == 204
         assert a.delete("/api/session", headers=session.headers()).status_code == 204
-        _wait_until(lambda: b.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
-        _wait_until(lambda: b.get("/api/me", headers=session.headers()).status_code == 401, 1.0)
+        wait_until(lambda: b.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
+        wait_until(lambda: b.get("/api/me", headers=session.headers()).status_code == 401, 1.0)
 
 
 def test_key_rotation_while_nodes_run(nodes: Callable[..., Node]) -> None:
@@ -219,7 +210,7 @@ def test_key_rotation_while_nodes_run(nodes: Callable[..., Node]) -> None:
         rotated = _cli(one, "keys", "rotate")[0]
         assert rotated["kid"] != old_kid and "d" not in rotated
         for client in (a, b):  # the contract's bound: every running node within 5 s, no restart
-            _wait_until(lambda c=client: _segments(str(tokens(c, name)["access_token"]))[0]["kid"] == rotated["kid"],
+            wait_until(lambda c=client: _segments(str(tokens(c, name)["access_token"]))[0]["kid"] == rotated["kid"],
                         5.0)
         after = tokens(a, name)
         assert _segments(str(after["access_token"]))[0]["kid"] == rotated["kid"]
@@ -245,5 +236,5 @@ def test_admin_cli_revokes_on_a_running_node(nodes: Callable[..., Node]) -> None
         assert {entry["kind"] for entry in listed} == {"cookie", "token"}
         _cli(node, "sessions", "revoke", "admin-made", str(listed[0]["id"]))
         _cli(node, "sessions", "revoke", "admin-made", "--all")
-        _wait_until(lambda: client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
-        _wait_until(lambda: client.get("/api/me", headers=session.headers()).status_code == 401, 1.0)
+        wait_until(lambda: client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
+        wait_until(lambda: client.get("/api/me", headers=session.headers()).status_code == 401, 1.0)

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 from tests.e2e.api import COOKIE, assert_problem, bearer, cookie_value, login, register, tokens
-from tests.nodes import FAST_HASHING, free_port
+from tests.nodes import FAST_HASHING, ServedProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -34,68 +31,19 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **FAST_HASHING, **(extra or {})}
 
 
-class AppProcess:
+class AppProcess(ServedProcess):
     """``uvicorn TARGET`` as a process on a free loopback port, in ``cwd``; stopped by its pid."""
 
     def __init__(
         self, target: str, *, cwd: Path, app_dir: Path | None = None, env: dict[str, str] | None = None,
         uvicorn: Sequence[str] = (sys.executable, "-m", "uvicorn"),
     ) -> None:
-        self.port = free_port()
-        self.cwd = cwd
-        self.log_path = cwd / f"uvicorn-{self.port}.log"
-        self.command = [*uvicorn, target, "--host", "127.0.0.1", "--port", str(self.port)]
+        port = free_port()
+        command = [*uvicorn, target, "--host", "127.0.0.1", "--port", str(port)]
         if app_dir is not None:
-            self.command += ["--app-dir", str(app_dir)]
-        self.env = clean_env(env)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> AppProcess:
-        self.cwd.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.command, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.command} exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.command} did not become healthy:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-    def __enter__(self) -> AppProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10.0)
+            command += ["--app-dir", str(app_dir)]
+        cwd.mkdir(parents=True, exist_ok=True)
+        super().__init__(command, port=port, env=clean_env(env), log_path=cwd / f"uvicorn-{port}.log", cwd=cwd)
 
 
 def check_hello(url: str) -> str:
