@@ -16,8 +16,6 @@ from passgate.config import Settings, load_settings
 from passgate.deployment import Deployment
 from passgate.errors import NotFound, PassgateError
 
-#: Room for a hostile 100 KB token to reach passgate and be refused as a 401, not cut off by the server.
-MAX_HEADERS = 256 * 1024
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", "access-ttl")
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "audience",
@@ -120,15 +118,12 @@ async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from passgate.board.app import create_app
+    from passgate.web import serving
 
     settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                access_log=False, proxy_headers=False, server_header=False, lifespan="on",
-                h11_max_incomplete_event_size=MAX_HEADERS)
+    serving.run(create_app(settings), host=settings.host, port=settings.port)
 
 
 def parser() -> argparse.ArgumentParser:

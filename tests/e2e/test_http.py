@@ -1,0 +1,63 @@
+"""The HTTP server under ``passgate serve``: request heads are bounded, and what fits is served."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import httpx
+import pytest
+
+from tests.nodes import Node
+
+MAX_HEAD = 256 * 1024
+
+
+def _exchange(node: Node, raw: bytes, *, chunk: int = 16 * 1024) -> bytes:
+    """Send ``raw`` in chunks and read until the server closes or goes quiet."""
+    host, port = node.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        try:
+            for start in range(0, len(raw), chunk):
+                sock.sendall(raw[start : start + chunk])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the rest arrived
+        received = b""
+        try:
+            while data := sock.recv(65536):
+                received += data
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return received
+
+
+@pytest.mark.parametrize("size", [MAX_HEAD + 1024, 4 * MAX_HEAD])
+def test_a_head_over_the_limit_is_400_and_the_server_goes_on(node: Node, client: httpx.Client, size: int) -> None:
+    head = b"GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + b"a" * size + b"\r\n\r\n"
+    answer = _exchange(node, head)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"a" * 64 not in answer
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_header_split_over_many_packets_still_counts(node: Node) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"b" * (MAX_HEAD + 10) + b"\r\n\r\n"
+    assert _exchange(node, head, chunk=1000).startswith(b"HTTP/1.1 400 ")
+
+
+def test_pipelined_requests_with_bodies_each_get_an_answer(node: Node) -> None:
+    body = b'{"username": "nobody-here", "password": "' + b"p" * 40_000 + b'"}'
+    post = (b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    last = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = _exchange(node, post * 8 + last)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+    assert len(statuses) == 9
+    assert statuses[-1] == b"200"
+    assert all(status in {b"401", b"422", b"429"} for status in statuses[:-1])
+
+
+def test_a_100_kb_token_reaches_passgate_and_is_a_401(client: httpx.Client) -> None:
+    response = client.get("/api/me", headers={"Authorization": "Bearer " + "x" * 100_000})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
