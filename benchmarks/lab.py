@@ -87,8 +87,10 @@ def settings(plan: Plan, loop: str, http: str) -> dict[str, object]:
                f"(`taskset -c 1`); {load.warmup} s warm-up (discarded), then {load.repeats} runs of {load.duration} s; "
                "req/s, p50 and p99 are the medians of the runs; one authenticated request repeated; any answer "
                "≥ 400 or socket error marks the scenario invalid",
-        "ceilings": "`GET /healthz` is measured on every server whose `/api/me` is judged against the ceiling, "
-                    "just before it; the share of the ceiling divides by that server's own",
+        "ceilings": "each `/api/me` judged against the ceiling runs on its server in runs alternating with "
+                    "`GET /healthz` (ceiling, scenario, scenario, ceiling, ...); its share of the ceiling is the "
+                    "median of the pairs' ratios, so drift in the machine's speed cancels; the headline "
+                    "ceiling row is `/healthz` measured on its own",
         "server CPU µs/req": "the server process's CPU time over the measured run ÷ its requests: a cost that "
                              "other load on the machine disturbs less than req/s",
         "stores": "memory://; sqlite:///<data dir>/state.db (the embedded default); redis://: a private "

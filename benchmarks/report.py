@@ -54,7 +54,7 @@ def main_table(results: Results) -> str:
         vs_ceiling = targets.ceiling_share(results, entry_id, share)
         vs_peer = targets.peer_factor(results, entry_id, kind)
         rows.append(_row(results, entry_id, _n(ceiling.rps if ceiling else None), vs_ceiling.cell, vs_peer.cell))
-    return _table([*FIGURE_HEAD, "ceiling on its server, req/s", "share of the ceiling",
+    return _table([*FIGURE_HEAD, "ceiling alternating with it, req/s", "share of the ceiling",
                    "vs fastapi-users' equivalent"], rows)
 
 

@@ -18,7 +18,7 @@ class Entry:
     label: str
     measurement: Measurement | None = None
     note: str = ""
-    #: The ceiling measured on the same server just before (an entry id), for the share of the ceiling.
+    #: The ceiling measured on the same server in runs alternating with this one (an entry id).
     ceiling: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

@@ -149,6 +149,32 @@ def measure(url: str, *, load: Load, server_pid: int | None, script: str = "get.
     return combine(runs, after - before if before is not None and after is not None else None)
 
 
+def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | None,
+                   headers: dict[str, str] | None = None) -> tuple[Measurement, Measurement]:
+    """``url`` and the server's ceiling in alternating runs, (url's, the ceiling's).
+
+    The machine's speed drifts by tens of percent over tens of seconds when other work shares it;
+    runs that alternate (ceiling first, then the scenario first: ABBA) see the same drift, so
+    their ratio holds where two separate series would not.
+    """
+    if load.warmup > 0:
+        for target, sent in ((ceiling_url, None), (url, headers)):
+            WrkRun(target, load=load, headers=sent, seconds=load.warmup).start().wait()
+    mine: list[Measurement] = []
+    ceiling: list[Measurement] = []
+    cpu = {"mine": 0.0, "ceiling": 0.0}
+    for index in range(max(1, load.repeats)):
+        order = [("ceiling", ceiling_url, None, ceiling), ("mine", url, headers, mine)]
+        for name, target, sent, runs in order if index % 2 == 0 else order[::-1]:
+            before = cpu_seconds(server_pid)
+            runs.append(WrkRun(target, load=load, headers=sent).start().wait())
+            after = cpu_seconds(server_pid)
+            if before is not None and after is not None:
+                cpu[name] += after - before
+    known = server_pid is not None
+    return combine(mine, cpu["mine"] if known else None), combine(ceiling, cpu["ceiling"] if known else None)
+
+
 def version() -> str:
     try:
         out = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10, check=False)
