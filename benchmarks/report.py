@@ -107,7 +107,7 @@ def login_table(results: Results) -> str:
     runs = " and ".join(_n(_ms(x)) for x in f.get("hash_seconds_core0_runs", []))
     hash_line = (f"One argon2id verification (t=3, m=64 MiB, p=4, argon2-cffi) takes "
                  f"{_n(_ms(f.get('hash_seconds_core0')))} ms on one core (the mean of {runs or DASH} ms, measured "
-                 f"before and after the login runs, each the median of 5); unpinned it takes "
+                 f"right before and right after the one-core login run, each the median of 5); unpinned it takes "
                  f"{_n(_ms(f.get('hash_seconds_all_cores')))} ms, since argon2-cffi computes the 4 lanes in threads. "
                  "The bound is the server's cores ÷ the one-core time.")
     return _table([*FIGURE_HEAD, "target"], rows) + "\n\n" + hash_line
