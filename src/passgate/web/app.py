@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from passgate.config import Settings, load_settings
 from passgate.deployment import Deployment
@@ -21,6 +21,7 @@ from passgate.web.api import build_router
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.metrics import Metrics, MetricsMiddleware
 from passgate.web.middleware import BodyLimitMiddleware, OriginGuardMiddleware
+from passgate.web.routing import BareRoute, json_response
 
 TOKEN_PATHS = ("/token", "/token/refresh")
 
@@ -119,22 +120,23 @@ class Passgate:
         app.add_middleware(MetricsMiddleware, metrics=self.metrics)
 
     def _add_service_routes(self, app: FastAPI) -> None:
-        @app.get("/.well-known/jwks.json", include_in_schema=False)
-        async def jwks() -> Response:
-            return JSONResponse(self.deployment.ring().jwks(), headers={"Cache-Control": "max-age=60"})
+        async def jwks(request: Request) -> Response:
+            return json_response(self.deployment.ring().jwks(), headers={"Cache-Control": "max-age=60"})
 
-        @app.get("/healthz", include_in_schema=False)
-        async def healthz() -> Response:
+        async def healthz(request: Request) -> Response:
             return PlainTextResponse("ok")
 
-        @app.get("/readyz", include_in_schema=False)
-        async def readyz() -> Response:
+        async def readyz(request: Request) -> Response:
             checks = await self.deployment.ready()
-            return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+            return json_response(checks, status_code=200 if all(checks.values()) else 503)
 
-        @app.get("/metrics", include_in_schema=False)
-        async def metrics() -> Response:
+        async def metrics(request: Request) -> Response:
             return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+        for path, endpoint in (("/.well-known/jwks.json", jwks), ("/healthz", healthz), ("/readyz", readyz),
+                               ("/metrics", metrics)):
+            app.router.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False,
+                                     route_class_override=BareRoute)
 
     def asgi_app(self, *, prefix: str = "/api", **fastapi_options: Any) -> FastAPI:
         """passgate's routes as an ASGI app to mount into another application, e.g. plain Starlette.

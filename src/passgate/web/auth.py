@@ -19,6 +19,8 @@ from passgate.errors import AuthError, CsrfFailed
 from passgate.transports import BearerTransport, CookieTransport
 from passgate.web.middleware import UNSAFE, site_origin
 
+_RESOLVED = "passgate.caller"
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -73,16 +75,18 @@ class Authenticator:
 
     async def caller(self, request: Request, *, required: bool) -> Caller | None:
         """The caller, resolved once per request; AuthError when required and absent."""
-        state = request.state
-        if not hasattr(state, "passgate_caller"):
+        scope = request.scope
+        resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
+        if resolved is None:
             try:
-                state.passgate_caller = await self._resolve(request)
-                state.passgate_error = None
+                resolved = (await self._resolve(request), None)
             except AuthError as exc:
-                state.passgate_caller, state.passgate_error = None, exc
-        if required and state.passgate_caller is None:
-            raise state.passgate_error or AuthError("log in or send a bearer token")
-        return state.passgate_caller  # type: ignore[no-any-return]
+                resolved = (None, exc)
+            scope[_RESOLVED] = resolved  # in the scope itself: Starlette's request.state costs µs per look
+        caller, error = resolved
+        if required and caller is None:
+            raise error or AuthError("log in or send a bearer token")
+        return caller
 
     def check_csrf(self, request: Request, caller: Caller, form_token: str | None = None) -> None:
         """For cookie callers' unsafe requests: the session's CSRF token and a same-site Origin."""
