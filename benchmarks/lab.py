@@ -87,8 +87,9 @@ def settings(plan: Plan, loop: str, http: str) -> dict[str, object]:
                f"(`taskset -c 1`); {load.warmup} s warm-up (discarded), then {load.repeats} runs of {load.duration} s; "
                "req/s, p50 and p99 are the medians of the runs; one authenticated request repeated; any answer "
                "≥ 400 or socket error marks the scenario invalid",
-        "ceilings": "each `/api/me` judged against the ceiling runs on its server in runs alternating with "
-                    "`GET /healthz` (ceiling, scenario, scenario, ceiling, ...); its share of the ceiling is the "
+        "ceilings": "each `/api/me` judged against the ceiling runs on its server in runs of half the length, "
+                    "twice as many, alternating with `GET /healthz` (ceiling, scenario, scenario, ceiling, ...); "
+                    "its share of the ceiling is the "
                     "median of the pairs' ratios, so drift in the machine's speed cancels; the headline "
                     "ceiling row is `/healthz` measured on its own",
         "server CPU µs/req": "the server process's CPU time over the measured run ÷ its requests: a cost that "

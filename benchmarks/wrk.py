@@ -153,7 +153,7 @@ def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | 
                    headers: dict[str, str] | None = None) -> tuple[Measurement, Measurement]:
     """``url`` and the server's ceiling in alternating runs, (url's, the ceiling's).
 
-    The machine's speed drifts by tens of percent over tens of seconds when other work shares it;
+    The machine's speed drifts by tens of percent within seconds when other work shares it; short
     runs that alternate (ceiling first, then the scenario first: ABBA) see the same drift, so
     their ratio holds where two separate series would not.
     """
@@ -163,11 +163,13 @@ def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | 
     mine: list[Measurement] = []
     ceiling: list[Measurement] = []
     cpu = {"mine": 0.0, "ceiling": 0.0}
-    for index in range(max(1, load.repeats)):
+    # Twice the runs, each half as long: the same seconds, finer alternation.
+    seconds = max(1, load.duration // 2)
+    for index in range(max(1, load.repeats) * (load.duration // seconds)):
         order = [("ceiling", ceiling_url, None, ceiling), ("mine", url, headers, mine)]
         for name, target, sent, runs in order if index % 2 == 0 else order[::-1]:
             before = cpu_seconds(server_pid)
-            runs.append(WrkRun(target, load=load, headers=sent).start().wait())
+            runs.append(WrkRun(target, load=load, headers=sent, seconds=seconds).start().wait())
             after = cpu_seconds(server_pid)
             if before is not None and after is not None:
                 cpu[name] += after - before
