@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,15 +61,20 @@ def no_store(response: Response) -> Response:
     return response
 
 
+@functools.lru_cache(maxsize=50_000)
+def me_body(user_id: str, username: str, auth: str, session_id: str) -> bytes:
+    """``GET /api/me``'s body, encoded once per login: the same caller asks again and again."""
+    return bytes(json_response({"id": user_id, "username": username, "auth": auth, "session_id": session_id}).body)
+
+
 def build_router(pg: Passgate, *, prefix: str = "") -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["passgate"])
     accounts, manager = pg.deployment.accounts, pg.deployment.manager
 
     async def me(request: Request) -> Response:
         caller = await pg.caller(request)
-        return json_response(
-            {"id": caller.user_id, "username": caller.username, "auth": caller.auth, "session_id": caller.session_id}
-        )
+        return Response(me_body(caller.user_id, caller.username, caller.auth, caller.session_id),
+                        media_type="application/json")
 
     # The hottest route: matched first and served bare (no dependency solving, no serialisation).
     router.add_api_route("/me", me, methods=["GET"], route_class_override=BareRoute)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.responses import PlainTextResponse, Response
 
 from passgate.config import Settings, load_settings
@@ -103,11 +104,14 @@ class Passgate:
 
     def install(self, app: FastAPI, *, prefix: str = "/api") -> None:
         """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards."""
-        # The API's routes join the app's own list rather than an included router, so a request is
-        # matched once, not twice: the hot routes (``/api/me`` first) cost a few microseconds less.
-        app.router.routes.extend(build_router(self, prefix=prefix).routes)
+        # passgate's routes go to the front of the app's own list (not an included router, which
+        # matches each request twice), the hottest first: every route tried before the right one
+        # costs its match, ~3 µs in FastAPI.
+        routes = [*build_router(self, prefix=prefix).routes, *self._service_routes()]
+        hot = [r for r in routes
+               if isinstance(r, APIRoute) and r.path in (f"{prefix}/me", "/healthz") and r.methods == {"GET"}]
+        app.router.routes[:0] = [*hot, *(r for r in routes if r not in hot)]
         problems.install(app)
-        self._add_service_routes(app)
         app.add_middleware(OriginGuardMiddleware, public_url=self.settings.public_url,
                            cors_origins=self.settings.cors_origins, cors_paths=[prefix + p for p in TOKEN_PATHS])
         if self.settings.cors_origins:
@@ -119,7 +123,7 @@ class Passgate:
         app.add_middleware(BodyLimitMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics)
 
-    def _add_service_routes(self, app: FastAPI) -> None:
+    def _service_routes(self) -> list[APIRoute]:
         async def jwks(request: Request) -> Response:
             return json_response(self.deployment.ring().jwks(), headers={"Cache-Control": "max-age=60"})
 
@@ -133,10 +137,9 @@ class Passgate:
         async def metrics(request: Request) -> Response:
             return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
-        for path, endpoint in (("/.well-known/jwks.json", jwks), ("/healthz", healthz), ("/readyz", readyz),
-                               ("/metrics", metrics)):
-            app.router.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False,
-                                     route_class_override=BareRoute)
+        return [BareRoute(path, endpoint, methods=["GET"], include_in_schema=False)
+                for path, endpoint in (("/healthz", healthz), ("/readyz", readyz), ("/metrics", metrics),
+                                       ("/.well-known/jwks.json", jwks))]
 
     def asgi_app(self, *, prefix: str = "/api", **fastapi_options: Any) -> FastAPI:
         """passgate's routes as an ASGI app to mount into another application, e.g. plain Starlette.
