@@ -61,8 +61,8 @@ class Tokens:
 class Passgate:
     """A client of one ``passgate serve``."""
 
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30.0, headers={"User-Agent": USER_AGENT})
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=url, timeout=timeout, headers={"User-Agent": USER_AGENT})
 
     def close(self) -> None:
         self.http.close()

@@ -1,12 +1,13 @@
 """The benchmark lab: every scenario in one run, then ``results.md``, ``results.json`` and ``chart.png``.
 
-    make bench                                      # the full run, about ten minutes on two cores
+    make bench                                      # the full run, about eleven minutes on two cores
     python -m benchmarks.lab --smoke --out /tmp/x   # every scenario for about a second (the smoke test)
     python -m benchmarks.lab --only stores,peer     # some phases, while working on them
 
-Phases: ceiling (the ceiling, the memory store, EdDSA), algorithms (ES256, HS256), stores (SQLite
-and Redis with 1,000 to 1,000,000 logins), logins (argon2id throughput and the storm), peer
-(fastapi-users) and revocation (the lag across three nodes).
+Phases: ceiling (the ceiling, the memory store, EdDSA), algorithms (ES256, HS256), instructions
+(/healthz and /api/me under callgrind), stores (SQLite and Redis with 1,000 to 1,000,000 logins),
+logins (argon2id throughput and the storm), peer (fastapi-users) and revocation (the lag across
+three nodes).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import chart, logins, machine, report, revocation, scenarios
+from benchmarks import chart, instructions, logins, machine, report, revocation, scenarios
 from benchmarks.context import Lab, Plan, describe
 from benchmarks.procs import pin
 from benchmarks.results import Results
@@ -33,6 +34,7 @@ HERE = Path(__file__).parent
 PHASES: dict[str, tuple[str, Callable[[Lab], None]]] = {
     "ceiling": ("the ceiling, the memory store and EdDSA", scenarios.ceiling_and_memory),
     "algorithms": ("bearer tokens signed ES256 and HS256", scenarios.algorithms),
+    "instructions": ("instructions per request under callgrind", instructions.instructions),
     "stores": ("SQLite and Redis stores as logins pile up", scenarios.stores_and_scale),
     "logins": ("login throughput and the login storm", logins.login_throughput),
     "peer": ("the peer: fastapi-users", scenarios.compare_peer),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real servers and tools the tests and the benchmarks start privately are installed:
-# redis-server, PostgreSQL, Chromium (browser tests), nginx (the load-balancer test), wrk and taskset
-# (the benchmark lab and its smoke test).  Installs what is missing with
+# redis-server, PostgreSQL, Chromium (browser tests), nginx (the load-balancer test), wrk, taskset and
+# valgrind (the benchmark lab and its smoke test).  Installs what is missing with
 # apt-get when that is possible; otherwise says what is missing and fails.
 set -euo pipefail
 
@@ -12,6 +12,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
 command -v taskset >/dev/null || need+=(util-linux)
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null || need+=(valgrind)
 
 if ((${#need[@]} == 0)); then
   exit 0

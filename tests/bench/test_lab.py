@@ -26,6 +26,9 @@ SCENARIOS = [
       for count in (200, 400, 800)],
     "login", "login.all_cores", "login.storm", "me.probe", "me.probe.storm",
     "peer.ceiling", "peer.jwt", "peer.redis",
+    # /healthz in the runs alternating with each /api/me judged against the ceiling
+    *[f"ceiling~me.{s}" for s in ("cookie.memory", "bearer.EdDSA", "bearer.ES256", "bearer.HS256")],
+    *[f"ceiling~me.{kind}.{store}@200" for store in ("sqlite", "redis") for kind in ("cookie", "bearer")],
 ]
 
 
@@ -70,6 +73,8 @@ def test_sizes_and_revocation_were_measured(smoke: tuple[Results, str, str]) -> 
     assert lag["logouts"] == 10 and lag["gave_up"] == 0 and lag["node_a_refused_at_once"] == 10
     assert math.isfinite(lag["p99_ms"])
     assert figures["hash_seconds_core0"] > 0 and figures["login_server_cores"] == 1
+    counted = figures["instructions_per_request"]
+    assert all(counted[route] > 10_000 for route in ("healthz", "cookie", "bearer"))
 
 
 def test_every_target_is_judged_and_the_table_renders(smoke: tuple[Results, str, str]) -> None:
