@@ -100,7 +100,9 @@ def settings(plan: Plan, loop: str, http: str) -> dict[str, object]:
                   "redis-server (no persistence, no replica) on a free loopback port, pinned to core 1",
         "login_counts": list(plan.login_counts),
         "as logins pile up": f"each `/api/me` scenario there runs {plan.scale_repeats} times (not "
-                             f"{load.repeats}): their p99s are compared, and p99 is the noisiest figure",
+                             f"{load.repeats}) alternating with `/healthz`; the counts are measured minutes "
+                             "apart, so each p99 is compared as a multiple of its own server's `/healthz` p99 "
+                             "(the median over the pairs), which drift in the machine's speed leaves alone",
         "seeded logins": "4 per user, half cookie and half token, typical User-Agent; built with passgate's "
                          "Login + encode and keyed by login_key/index_key, written in bulk with the store's own "
                          "statements, then a sample read back through open_store and a seeded cookie sent to "

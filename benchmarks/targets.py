@@ -100,13 +100,32 @@ def peer_factor(results: Results, entry_id: str, kind: str) -> Verdict:
     return Verdict(name, measured, f"≥ {PEER_FACTOR:g}×", mine / theirs >= PEER_FACTOR)
 
 
+def relative_p99(results: Results, entry_id: str) -> float | None:
+    """p99 over the p99 of /healthz in the runs alternating with it (median of the pairs): the
+    scenario's tail in units of its own server's, which drift in the machine's speed leaves alone."""
+    mine, ceiling = results.measurement(entry_id), results.measurement(ceiling_of(results, entry_id))
+    if mine is None or ceiling is None or entry_id == ceiling_of(results, entry_id):
+        return None
+    if len(mine.p99_runs) != len(ceiling.p99_runs) or not mine.p99_runs or not all(ceiling.p99_runs):
+        return None
+    return statistics.median(m / c for m, c in zip(mine.p99_runs, ceiling.p99_runs, strict=True))
+
+
 def scale_growth(results: Results, base_id: str, entry_id: str) -> Verdict:
+    """p99 at many logins against p99 at few: each relative to its own alternating ceiling's p99
+    when both were paired (the two are measured minutes apart), else raw."""
     base, mine = _p99(results, base_id), _p99(results, entry_id)
     name = f"{_label(results, entry_id)}: p99 within {SCALE_P99_GROWTH:.0%} of the baseline's"
     if base is None or mine is None:
         return Verdict(name, "", f"≤ +{SCALE_P99_GROWTH:.0%}", None)
-    growth = mine / base - 1
-    measured = f"{growth:+.1%} ({mine:.2f} ms vs {base:.2f} ms{_spread(results, base_id, entry_id)})"
+    base_rel, mine_rel = relative_p99(results, base_id), relative_p99(results, entry_id)
+    raw = f"{mine:.2f} ms vs {base:.2f} ms"
+    if base_rel and mine_rel:
+        growth = mine_rel / base_rel - 1
+        measured = f"{growth:+.1%} (p99 ÷ its /healthz p99: {mine_rel:.2f} vs {base_rel:.2f}; raw {raw})"
+    else:
+        growth = mine / base - 1
+        measured = f"{growth:+.1%} ({raw}{_spread(results, base_id, entry_id)})"
     return Verdict(name, measured, f"≤ +{SCALE_P99_GROWTH:.0%}", growth <= SCALE_P99_GROWTH)
 
 
