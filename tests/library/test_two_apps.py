@@ -75,3 +75,18 @@ async def test_each_keeps_its_own_settings(clients: tuple[httpx.AsyncClient, htt
     second_tokens = (await post(second, "/api/token", username="bob", password=PASSWORD)).json()
     assert 590 < first_tokens["expires_in"] <= 600
     assert 290 < second_tokens["expires_in"] <= 300
+
+
+async def test_install_leaves_the_apps_own_routes_in_charge(tmp_path: Path) -> None:
+    auth = Passgate(data_dir=tmp_path, store="memory://", **FAST)
+    app = FastAPI()
+
+    @app.get("/healthz")
+    async def own_health() -> dict[str, str]:
+        return {"status": "the app's own"}
+
+    auth.install(app)
+    async with auth.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/healthz")).json() == {"status": "the app's own"}
+        assert (await c.get("/readyz")).status_code == 200
+        assert (await c.get("/api/me")).status_code == 401

@@ -106,10 +106,11 @@ class Passgate:
         """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards."""
         # passgate's routes go to the front of the app's own list (not an included router, which
         # matches each request twice), the hottest first: every route tried before the right one
-        # costs its match, ~3 µs in FastAPI.
-        routes = [*build_router(self, prefix=prefix).routes, *self._service_routes()]
-        hot = [r for r in routes
-               if isinstance(r, APIRoute) and r.path in (f"{prefix}/me", "/healthz") and r.methods == {"GET"}]
+        # costs its match, ~3 µs in FastAPI.  A path and method the app already serves stays the app's.
+        taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
+        routes = [r for r in (*build_router(self, prefix=prefix).routes, *self._service_routes())
+                  if isinstance(r, APIRoute) and not {(r.path, m) for m in r.methods or ()} & taken]
+        hot = [r for r in routes if r.path in (f"{prefix}/me", "/healthz") and r.methods == {"GET"}]
         app.router.routes[:0] = [*hot, *(r for r in routes if r not in hot)]
         problems.install(app)
         app.add_middleware(OriginGuardMiddleware, public_url=self.settings.public_url,
