@@ -129,7 +129,7 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
         try:
             user = await accounts.authenticate(username, _field(form, "password"), ip_of(request))
             cookie = await manager.open_session(
-                user.id, user.username, client_of(request), replacing=pg.cookie.read(request.cookies)
+                user.id, user.username, client_of(request), replacing=pg.session_cookie(request)
             )
         except PassgateError as exc:
             status = exc.status if isinstance(exc, RateLimited | StoreUnavailable) else 401
@@ -150,7 +150,7 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
         try:
             user = await accounts.register(username, password)
             cookie = await manager.open_session(
-                user.id, user.username, client_of(request), replacing=pg.cookie.read(request.cookies)
+                user.id, user.username, client_of(request), replacing=pg.session_cookie(request)
             )
         except PassgateError as exc:
             return render(request, "register.html", None, exc.status, username=username, error=exc.detail)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 
 class CookieTransport:
     def __init__(self, *, insecure: bool = False, max_age: int | None = None) -> None:
@@ -12,12 +10,8 @@ class CookieTransport:
         self._secure = not insecure
         self._max_age = max_age
 
-    def read(self, cookies: Mapping[str, str]) -> str | None:
-        value = cookies.get(self.name)
-        return value or None
-
-    def read_header(self, header: str) -> str | None:
-        """This cookie's value from a raw ``Cookie`` header, without parsing the others."""
+    def read(self, header: str) -> str | None:
+        """This cookie's value from the request's ``Cookie`` header(s), without parsing the others."""
         if self.name not in header:
             return None
         for part in header.split(";"):

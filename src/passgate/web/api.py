@@ -90,7 +90,7 @@ def build_router(pg: Passgate, *, prefix: str = "") -> APIRouter:
         body = await bodies.read(request, Credentials)
         user = await accounts.authenticate(body.username, body.password, ip_of(request))
         cookie = await manager.open_session(
-            user.id, user.username, client_of(request), replacing=pg.cookie.read(request.cookies)
+            user.id, user.username, client_of(request), replacing=pg.session_cookie(request)
         )
         caller = await pg.session_caller(cookie)
         response = no_store(JSONResponse(session_body(caller)))

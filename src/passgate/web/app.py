@@ -80,6 +80,10 @@ class Passgate:
             raise AuthError("the account is gone")
         return replace(caller, username=user.username)
 
+    def session_cookie(self, request: Request) -> str | None:
+        """The session cookie's value in the request, if it sends one (valid or not)."""
+        return self.cookie.read("; ".join(request.headers.getlist("cookie")))
+
     async def session_caller(self, cookie: str) -> Caller:
         """The caller behind a session cookie's value (used right after a login sets it)."""
         return self.authenticator.session_caller(await self.deployment.manager.session(cookie))

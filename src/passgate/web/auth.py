@@ -65,7 +65,7 @@ class Authenticator:
         if token is not None:
             login = await self.manager.bearer(token)
             return Caller(login.user_id, login.username, "token", login)
-        cookie = self.cookie.read_header(cookie_header)
+        cookie = self.cookie.read(cookie_header)
         if cookie is None:
             return None
         return self.session_caller(await self.manager.session(cookie))
