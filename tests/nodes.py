@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -24,6 +25,15 @@ FAST_HASHING = {
 #: The deployment secret of nodes that share a database with other tests' nodes (a real cluster
 #: shares one secret the same way: ``--secret`` or a copy of ``secret.key``).
 SHARED_SECRET = {"PASSGATE_SECRET": "tests-shared-deployment-secret-0123456789abcdef"}
+
+
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies (Linux), so that a
+    killed test run or benchmark leaves no server behind."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -58,7 +68,8 @@ class ServedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -71,6 +82,10 @@ class ServedProcess:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"{self.command} did not become healthy:\n{self.log()}")
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
