@@ -43,10 +43,11 @@ def index_key(user_id: str) -> str:
 
 
 class _Entry:
-    __slots__ = ("fetched_at", "login", "raw")
+    __slots__ = ("ends_at", "fetched_at", "login", "raw")
 
     def __init__(self, login: Login, raw: bytes, fetched_at: float) -> None:
         self.login, self.raw, self.fetched_at = login, raw, fetched_at
+        self.ends_at = login.ends_at  # read on every request: computed once
 
 
 class LoginRepository:
@@ -56,6 +57,7 @@ class LoginRepository:
         self, store: Store, *, clock: Callable[[], float] = time.time, revoked_retention: float = 3600.0
     ) -> None:
         self._store = store
+        self._shared = store.shared
         self._clock = clock
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._revoked: OrderedDict[str, float] = OrderedDict()
@@ -67,7 +69,7 @@ class LoginRepository:
     # -- the change feed -------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._store.shared and self._task is None:
+        if self._shared and self._task is None:
             self._task = asyncio.create_task(self._follow(), name="passgate-login-feed")
 
     async def stop(self) -> None:
@@ -95,7 +97,7 @@ class LoginRepository:
             self._revoked.popitem(last=False)
 
     def _trusted(self, entry: _Entry, now: float) -> bool:
-        if not self._store.shared or now - entry.fetched_at < MAX_AGE:
+        if not self._shared or now - entry.fetched_at < MAX_AGE:
             return True
         return now - self._feed_alive_at < FEED_SILENCE and entry.fetched_at >= self._resynced_at
 
@@ -130,13 +132,22 @@ class LoginRepository:
         found = await self._read(user_id, login_id, fresh=fresh)
         return found[0] if found else None
 
+    def cached(self, user_id: str, login_id: str, now: float) -> Login | None:
+        """The login as this node's cache holds it, if trusted and alive at ``now``; None means
+        ask :meth:`get`.  Synchronous: a request that finds its login here waits on nothing."""
+        entry = self._hit(user_id, login_id, now)
+        return entry.login if entry is not None else None
+
+    def _hit(self, user_id: str, login_id: str, now: float) -> _Entry | None:
+        entry = self._cache.get(login_id)
+        if entry is not None and now < entry.ends_at and entry.login.user_id == user_id and self._trusted(entry, now):
+            return entry
+        return None
+
     async def _read(self, user_id: str, login_id: str, *, fresh: bool) -> tuple[Login, bytes] | None:
         now = self._clock()
-        entry = self._cache.get(login_id)
-        if (
-            entry is not None and not fresh and entry.login.user_id == user_id
-            and self._trusted(entry, now) and entry.login.alive(now)
-        ):
+        entry = None if fresh else self._hit(user_id, login_id, now)
+        if entry is not None:
             return entry.login, entry.raw
         raw = await self._store.get(login_key(user_id, login_id))
         if raw is None:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _ID = r"[A-Za-z0-9_-]{8,32}"
 _SPLIT = re.compile(rf"^({_ID})\.({_ID})\.([A-Za-z0-9_-]{{43}})$")
@@ -38,8 +38,9 @@ def same(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
-@dataclass(frozen=True)
-class SplitToken:
+class SplitToken(NamedTuple):
+    """``USER.LOGIN.SECRET`` (a named tuple: one is parsed on every cookie request)."""
+
     user_id: str
     login_id: str
     secret: str
@@ -53,7 +54,7 @@ class SplitToken:
     @classmethod
     def parse(cls, value: str) -> SplitToken | None:
         match = _SPLIT.match(value) if len(value) < 128 else None
-        return cls(match[1], match[2], match[3]) if match else None
+        return cls._make(match.groups()) if match else None
 
 
 class Signer:

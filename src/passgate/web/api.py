@@ -14,7 +14,7 @@ from passgate.credentials.records import Login
 from passgate.errors import AuthError, NotFound
 from passgate.web import bodies
 from passgate.web.auth import Caller
-from passgate.web.routing import BareRoute, json_response
+from passgate.web.routing import BareRoute, Encoded, EncodedResponse
 from passgate.web.schemas import Credentials, PasswordChange, PasswordConfirm, RefreshRequest, documented
 
 if TYPE_CHECKING:
@@ -62,9 +62,9 @@ def no_store(response: Response) -> Response:
 
 
 @functools.lru_cache(maxsize=50_000)
-def me_body(user_id: str, username: str, auth: str, session_id: str) -> bytes:
+def me_body(user_id: str, username: str, auth: str, session_id: str) -> Encoded:
     """``GET /api/me``'s body, encoded once per login: the same caller asks again and again."""
-    return bytes(json_response({"id": user_id, "username": username, "auth": auth, "session_id": session_id}).body)
+    return Encoded.of({"id": user_id, "username": username, "auth": auth, "session_id": session_id})
 
 
 def build_router(pg: Passgate, *, prefix: str = "") -> APIRouter:
@@ -73,8 +73,7 @@ def build_router(pg: Passgate, *, prefix: str = "") -> APIRouter:
 
     async def me(request: Request) -> Response:
         caller = await pg.caller(request)
-        return Response(me_body(caller.user_id, caller.username, caller.auth, caller.session_id),
-                        media_type="application/json")
+        return EncodedResponse(me_body(caller.user_id, caller.username, caller.auth, caller.login.id))
 
     # The hottest route: matched first and served bare (no dependency solving, no serialisation).
     router.add_api_route("/me", me, methods=["GET"], route_class_override=BareRoute)

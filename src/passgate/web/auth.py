@@ -7,11 +7,10 @@ Cookie callers must prove unsafe requests with the CSRF token and, when sent, a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Literal
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from passgate.credentials.manager import LoginManager
 from passgate.credentials.records import Login
@@ -22,25 +21,40 @@ from passgate.web.middleware import UNSAFE, site_origin
 _RESOLVED = "passgate.caller"
 
 
-@dataclass(frozen=True)
 class Caller:
-    """The authenticated caller of a request."""
+    """The authenticated caller of a request (read it, do not change it).
 
-    user_id: str
-    username: str
-    #: ``"session"`` (cookie) or ``"token"`` (bearer).
-    auth: Literal["session", "token"]
-    login: Login
-    _csrf: Callable[[Login], str] | None = field(default=None, repr=False, compare=False)
+    A plain slotted class, not a frozen dataclass: one is built on every authenticated request,
+    and a frozen dataclass's ``__init__`` costs four times as much.
+    """
+
+    __slots__ = ("_csrf", "auth", "login", "user_id", "username")
+
+    def __init__(
+        self, user_id: str, username: str, auth: Literal["session", "token"], login: Login,
+        csrf: Callable[[Login], str] | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.username = username
+        #: ``"session"`` (cookie) or ``"token"`` (bearer).
+        self.auth = auth
+        self.login = login
+        self._csrf = csrf
+
+    def __repr__(self) -> str:
+        return f"Caller(user_id={self.user_id!r}, username={self.username!r}, auth={self.auth!r})"
+
+    def with_username(self, username: str) -> Caller:
+        return Caller(self.user_id, username, self.auth, self.login, self._csrf)
 
     @property
     def session_id(self) -> str:
         """The login's public id (as ``/api/sessions`` lists it); never the cookie's secret."""
         return self.login.id
 
-    @cached_property
+    @property
     def csrf_token(self) -> str | None:
-        """The session's CSRF token (cookie callers only), computed when first asked for."""
+        """The session's CSRF token (cookie callers only)."""
         return self._csrf(self.login) if self._csrf is not None else None
 
 
@@ -51,21 +65,43 @@ class Authenticator:
     ) -> None:
         self.manager, self.cookie, self.bearer, self.public_url = manager, cookie, bearer, public_url
 
-    async def _resolve(self, request: Request) -> Caller | None:
-        # One pass over the raw headers: this runs on every authenticated request.
+    def _credentials(self, scope: Scope) -> tuple[str | None, str | None]:
+        """The bearer token and the session cookie the request sends, in one pass over the raw
+        headers (this runs on every authenticated request)."""
         authorization: list[str] = []
         cookie_header = ""
-        for name, value in request.scope["headers"]:
+        for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization.append(value.decode("latin-1"))
             elif name == b"cookie":
                 text = value.decode("latin-1")
                 cookie_header = f"{cookie_header}; {text}" if cookie_header else text
         token = self.bearer.read(authorization)
+        return token, (self.cookie.read(cookie_header) if token is None else None)
+
+    def known(self, scope: Scope) -> Caller | None:
+        """The caller if it is settled without waiting: resolved earlier in this request, or a
+        credential whose login this node's caches vouch for.  None: ask :meth:`caller`."""
+        resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
+        if resolved is not None:
+            return resolved[0]
+        token, cookie = self._credentials(scope)
+        caller = None
+        if token is not None:
+            login = self.manager.bearer_now(token)
+            caller = None if login is None else Caller(login.user_id, login.username, "token", login)
+        elif cookie is not None:
+            login = self.manager.session_now(cookie)
+            caller = None if login is None else self.session_caller(login)
+        if caller is not None:
+            scope[_RESOLVED] = (caller, None)  # in the scope itself: Starlette's request.state costs µs per look
+        return caller
+
+    async def _resolve(self, scope: Scope) -> Caller | None:
+        token, cookie = self._credentials(scope)
         if token is not None:
             login = await self.manager.bearer(token)
             return Caller(login.user_id, login.username, "token", login)
-        cookie = self.cookie.read(cookie_header)
         if cookie is None:
             return None
         return self.session_caller(await self.manager.session(cookie))
@@ -79,10 +115,10 @@ class Authenticator:
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is None:
             try:
-                resolved = (await self._resolve(request), None)
+                resolved = (self.known(scope) or await self._resolve(scope), None)
             except AuthError as exc:
                 resolved = (None, exc)
-            scope[_RESOLVED] = resolved  # in the scope itself: Starlette's request.state costs µs per look
+            scope[_RESOLVED] = resolved
         caller, error = resolved
         if required and caller is None:
             raise error or AuthError("log in or send a bearer token")

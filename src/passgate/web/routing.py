@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -32,3 +32,27 @@ def json_response(content: Any, *, status_code: int = 200, headers: dict[str, st
     """A JSON response, as Starlette's JSONResponse renders it, without building an encoder per call."""
     return Response(_encode(content).encode(), status_code=status_code, headers=headers,
                     media_type="application/json")
+
+
+class Encoded(NamedTuple):
+    """A JSON body and its headers, encoded once to be served many times."""
+
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def of(cls, content: Any) -> Encoded:
+        body = _encode(content).encode()
+        return cls(body, ((b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")))
+
+
+class EncodedResponse(Response):
+    """A 200 response of an :class:`Encoded` body: nothing is rendered or measured per request."""
+
+    media_type = "application/json"
+
+    def __init__(self, encoded: Encoded) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = encoded.body
+        self.raw_headers = list(encoded.headers)

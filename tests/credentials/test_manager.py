@@ -1,0 +1,111 @@
+"""The login manager's synchronous path (a cached login vouched for without an await) against its
+asynchronous one: whatever the first accepts, the second would too, and every hostile credential
+falls through to the second, which refuses it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from passgate.credentials.keys import KeyRing, new_signing_key
+from passgate.credentials.logins import LoginRepository
+from passgate.credentials.manager import Client, LoginManager, LoginPolicy
+from passgate.credentials.tokens import AccessTokenCodec
+from passgate.errors import AuthError
+from passgate.stores import MemoryStore
+
+NOW = 1_800_000_000.0
+POLICY = LoginPolicy(session_idle=600.0, session_absolute=3600.0, access_ttl=300.0)
+
+
+@dataclass
+class World:
+    clock: list[float]
+    manager: LoginManager
+
+    def advance(self, seconds: float) -> None:
+        self.clock[0] += seconds
+
+
+@pytest.fixture
+def world() -> World:
+    clock = [NOW]
+    ring = KeyRing.of(new_signing_key("EdDSA", created_at=NOW))
+    codec = AccessTokenCodec(issuer="http://issuer.test", audience="passgate", access_ttl=300.0,
+                             clock=lambda: clock[0])
+    logins = LoginRepository(MemoryStore(clock=lambda: clock[0]), clock=lambda: clock[0])
+    manager = LoginManager(logins, policy=POLICY, secret=b"s" * 32, codec=codec, ring=lambda: ring,
+                           clock=lambda: clock[0])
+    return World(clock, manager)
+
+
+async def cookie_of(world: World) -> str:
+    return await world.manager.open_session("u" * 22, "alice", Client(), replacing=None)
+
+
+async def test_a_cached_cookie_login_is_vouched_for_at_once(world: World) -> None:
+    cookie = await cookie_of(world)
+    login = world.manager.session_now(cookie)
+    assert login is not None and login == await world.manager.session(cookie)
+
+
+@pytest.mark.parametrize("forge", [
+    lambda c: c[:-43] + "A" * 43,       # the real ids, a wrong secret
+    lambda c: c[:-1],                   # a secret one character short
+    lambda c: c.replace(".", "-", 1),   # not three parts
+    lambda c: "x" * 5000,
+    lambda c: "",
+])
+async def test_a_forged_cookie_falls_through_and_is_refused(world: World, forge: object) -> None:
+    forged = forge(await cookie_of(world))  # type: ignore[operator]
+    assert world.manager.session_now(forged) is None
+    with pytest.raises(AuthError):
+        await world.manager.session(forged)
+
+
+async def test_a_refresh_token_is_no_cookie(world: World) -> None:
+    pair = await world.manager.open_tokens("u" * 22, "alice", Client())
+    assert world.manager.session_now(pair.refresh_token) is None
+    with pytest.raises(AuthError):
+        await world.manager.session(pair.refresh_token)
+
+
+async def test_a_revoked_or_expired_cookie_login_is_not_vouched_for(world: World) -> None:
+    revoked, idle = await cookie_of(world), await cookie_of(world)
+    login = world.manager.session_now(revoked)
+    assert login is not None
+    await world.manager.revoke(login)
+    assert world.manager.session_now(revoked) is None
+    world.advance(POLICY.session_idle)
+    assert world.manager.session_now(idle) is None
+    with pytest.raises(AuthError):
+        await world.manager.session(idle)
+
+
+async def test_a_due_touch_goes_the_long_way_and_then_is_cached_again(world: World) -> None:
+    cookie = await cookie_of(world)
+    world.advance(61)  # past the touch interval: the idle expiry must be written
+    assert world.manager.session_now(cookie) is None
+    touched = await world.manager.session(cookie)
+    assert touched.last_seen_at == world.clock[0]
+    assert world.manager.session_now(cookie) == touched
+
+
+async def test_a_bearer_token_is_vouched_for_once_verified_until_revoked(world: World) -> None:
+    pair = await world.manager.open_tokens("u" * 22, "alice", Client())
+    assert world.manager.bearer_now(pair.access_token) is None  # never verified on this node
+    login = await world.manager.bearer(pair.access_token)
+    assert world.manager.bearer_now(pair.access_token) == login
+    assert world.manager.bearer_now(pair.access_token[:-2] + "AA") is None
+    await world.manager.revoke(login)
+    assert world.manager.bearer_now(pair.access_token) is None
+    with pytest.raises(AuthError):
+        await world.manager.bearer(pair.access_token)
+
+
+async def test_an_expired_access_token_is_not_vouched_for(world: World) -> None:
+    pair = await world.manager.open_tokens("u" * 22, "alice", Client())
+    await world.manager.bearer(pair.access_token)
+    world.advance(300)
+    assert world.manager.bearer_now(pair.access_token) is None
