@@ -6,6 +6,7 @@ import json
 import os
 import statistics
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,6 +85,20 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_idle(pid: int | None, *, timeout: float = 10.0, window: float = 0.2) -> None:
+    """Wait until the server has finished what a stopped wrk left it: wrk closes its connections, but
+    the server still answers the requests it had read (a queue of logins takes a second or more), and
+    a run started meanwhile would pay for them without counting them."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(pid)
+    while before is not None and time.monotonic() < deadline:
+        time.sleep(window)
+        now = cpu_seconds(pid)
+        if now is None or now - before <= window * 0.1:
+            return
+        before = now
+
+
 def _command(url: str, load: Load, seconds: int, script: str, headers: dict[str, str]) -> list[str]:
     command = ["taskset", "-c", str(load.core), "wrk", f"-t{load.threads}", f"-c{load.connections}",
                f"-d{seconds}s", f"--timeout={load.timeout}s", "-s", str(LUA_DIR / script)]
@@ -142,6 +157,7 @@ def measure(url: str, *, load: Load, server_pid: int | None, script: str = "get.
     """A warm-up run (thrown away), then ``load.repeats`` measured runs, with the server's CPU time over them."""
     if load.warmup > 0:
         WrkRun(url, load=load, script=script, headers=headers, env=env, seconds=load.warmup).start().wait()
+        wait_idle(server_pid)
     before = cpu_seconds(server_pid)
     runs = [WrkRun(url, load=load, script=script, headers=headers, env=env).start().wait()
             for _ in range(max(1, load.repeats))]
