@@ -119,10 +119,12 @@ async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
 
 def _serve(args: argparse.Namespace) -> None:
     from passgate.board.app import create_app
+    from passgate.identity.passwords import usable_cores
     from passgate.web import serving
 
     settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    serving.keep_hash_memory(settings.password_memory_kib * 1024, usable_cores())
     serving.run(create_app(settings), host=settings.host, port=settings.port)
 
 
