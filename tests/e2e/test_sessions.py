@@ -226,6 +226,9 @@ def test_chunked_big_body_is_413(client: httpx.Client) -> None:
     (b'{"username": "a", "username": "b", "password": "x"}', "application/json", 400),
     (b"[" * 5000 + b"]" * 5000, "application/json", 400),
     (b"\xff\xfe garbage", "application/json", 400),
+    (b'{"username": "abcd", "password": "\\ud800 correct horse"}', "application/json", 400),  # a lone surrogate
+    (b'{"username": "ab\\udfffcd", "password": "correct horse"}', "application/json", 400),
+    (b'{"username": "abcd", "password": "correct horse", "\\ud83d": 1}', "application/json", 400),
     (b"[]", "application/json", 422),
     (b'"string"', "application/json", 422),
     (b"null", "application/json", 422),

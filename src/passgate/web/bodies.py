@@ -40,6 +40,16 @@ def _too_deep(raw: bytes) -> bool:
     return False
 
 
+def _lone_surrogates(data: Any) -> bool:
+    """Whether a string (key or value) holds an escaped lone surrogate, which ``json`` decodes into a
+    ``str`` that cannot be encoded: a password like that would fail deep inside the hasher."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
@@ -56,6 +66,8 @@ async def json_object(request: Request) -> dict[str, Any]:
         data = json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the body is not valid JSON", status=400) from exc
+    if _lone_surrogates(data):
+        raise ValidationFailed("a string in the body holds a lone surrogate (RFC 7493)", status=400)
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object")
     return data
