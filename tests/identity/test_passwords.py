@@ -1,0 +1,47 @@
+"""The login's password check computes argon2id's lanes in the pool's own thread; argon2-cffi's
+own verification is the oracle it must agree with, for every hash it may meet."""
+
+from __future__ import annotations
+
+import argon2
+import pytest
+
+from passgate.identity.passwords import HashPolicy, PasswordHasher, _argon2id_in_this_thread
+
+PASSWORDS = ["correct horse battery", "", "한글 비밀번호", "nul\x00inside", "x" * 4096]
+
+
+def oracle(stored: str, password: str) -> bool:
+    try:
+        return argon2.PasswordHasher().verify(stored, password)
+    except argon2.exceptions.VerificationError:
+        return False
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 4])
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_agrees_with_argon2_cffi(lanes: int, password: str) -> None:
+    stored = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=lanes, type=argon2.Type.ID).hash(password)
+    for attempt in (password, password + "!", password[:-1], password.upper()):
+        assert _argon2id_in_this_thread(stored, attempt) is oracle(stored, attempt)
+
+
+def test_the_v16_encoding_and_other_lengths_verify() -> None:
+    salt = b"sixteen byte salt"
+    for version, hash_len in ((16, 32), (19, 16), (19, 64)):
+        stored = argon2.low_level.hash_secret(b"pw", salt, time_cost=1, memory_cost=1024, parallelism=2,
+                                              hash_len=hash_len, type=argon2.Type.ID, version=version).decode()
+        assert _argon2id_in_this_thread(stored, "pw") and not _argon2id_in_this_thread(stored, "pX")
+
+
+@pytest.mark.parametrize("stored", [
+    "", "plain text", "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$",
+    "$argon2id$v=19$m=1024,t=1,p=1$!!!!$aGFzaGhhc2hoYXNoaGFzaA",
+    "$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  # memory below libargon2's minimum
+    "$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",  # beyond 32 bits
+    "$argon2id$v=19$m=1024,t=1,p=0$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+    argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=argon2.Type.I).hash("pw"),
+])
+async def test_a_bad_stored_hash_never_matches(stored: str) -> None:
+    verdict = await PasswordHasher(HashPolicy(time_cost=1, memory_kib=1024, parallelism=1)).verify(stored, "pw")
+    assert not verdict.ok
