@@ -135,20 +135,16 @@ class LoginRepository:
     def cached(self, user_id: str, login_id: str, now: float) -> Login | None:
         """The login as this node's cache holds it, if trusted and alive at ``now``; None means
         ask :meth:`get`.  Synchronous: a request that finds its login here waits on nothing."""
-        entry = self._hit(user_id, login_id, now)
-        return entry.login if entry is not None else None
-
-    def _hit(self, user_id: str, login_id: str, now: float) -> _Entry | None:
         entry = self._cache.get(login_id)
-        if entry is not None and now < entry.ends_at and entry.login.user_id == user_id and self._trusted(entry, now):
-            return entry
-        return None
+        if entry is None or now >= entry.ends_at or entry.login.user_id != user_id or not self._trusted(entry, now):
+            return None
+        return entry.login
 
     async def _read(self, user_id: str, login_id: str, *, fresh: bool) -> tuple[Login, bytes] | None:
         now = self._clock()
-        entry = None if fresh else self._hit(user_id, login_id, now)
-        if entry is not None:
-            return entry.login, entry.raw
+        login = None if fresh else self.cached(user_id, login_id, now)
+        if login is not None:
+            return login, self._cache[login_id].raw
         raw = await self._store.get(login_key(user_id, login_id))
         if raw is None:
             self._cache.pop(login_id, None)

@@ -64,6 +64,7 @@ class Authenticator:
         public_url: str | None,
     ) -> None:
         self.manager, self.cookie, self.bearer, self.public_url = manager, cookie, bearer, public_url
+        self._csrf_of = manager.csrf_token  # bound once: a session caller is built on every cookie request
 
     def _credentials(self, scope: Scope) -> tuple[str | None, str | None]:
         """The bearer token and the session cookie the request sends, in one pass over the raw
@@ -107,7 +108,7 @@ class Authenticator:
         return self.session_caller(await self.manager.session(cookie))
 
     def session_caller(self, login: Login) -> Caller:
-        return Caller(login.user_id, login.username, "session", login, self.manager.csrf_token)
+        return Caller(login.user_id, login.username, "session", login, self._csrf_of)
 
     async def caller(self, request: Request, *, required: bool) -> Caller | None:
         """The caller, resolved once per request; AuthError when required and absent."""
@@ -126,7 +127,7 @@ class Authenticator:
 
     def check_csrf(self, request: Request, caller: Caller, form_token: str | None = None) -> None:
         """For cookie callers' unsafe requests: the session's CSRF token and a same-site Origin."""
-        if caller.auth != "session" or request.method not in UNSAFE:
+        if caller.auth != "session" or request.scope["method"] not in UNSAFE:
             return
         token = request.headers.get("x-csrf-token") or form_token
         if not self.manager.check_csrf(caller.login, token):
