@@ -109,3 +109,24 @@ async def test_an_expired_access_token_is_not_vouched_for(world: World) -> None:
     await world.manager.bearer(pair.access_token)
     world.advance(300)
     assert world.manager.bearer_now(pair.access_token) is None
+
+
+async def test_a_cookie_from_another_node_is_vouched_for_once_its_secret_matched(world: World) -> None:
+    cookie = await cookie_of(world)
+    store = world.manager.logins._store  # the same records, another node's caches
+    other = LoginManager(LoginRepository(store, clock=lambda: world.clock[0]), policy=POLICY, secret=b"s" * 32,
+                         codec=world.manager.codec, ring=world.manager.ring, clock=lambda: world.clock[0])
+    assert other.session_now(cookie) is None  # never seen here: the long way checks the secret first
+    assert other.session_now(cookie[:-43] + "A" * 43) is None
+    login = await other.session(cookie)
+    assert other.session_now(cookie) == login
+
+
+async def test_a_refused_cookie_leaves_the_verified_cookies(world: World) -> None:
+    cookie = await cookie_of(world)
+    login = world.manager.session_now(cookie)
+    assert login is not None and len(world.manager.verified_cookies) == 1
+    await world.manager.revoke(login)
+    with pytest.raises(AuthError):
+        await world.manager.session(cookie)
+    assert len(world.manager.verified_cookies) == 0

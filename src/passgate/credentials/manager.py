@@ -16,7 +16,7 @@ from passgate.credentials.keys import KeyRing
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.records import MAX_REFRESH_ENTRIES, Kind, Login, RefreshEntry, compact_user_agent
 from passgate.credentials.secrets import Signer, SplitToken, digest, new_id, new_secret, same
-from passgate.credentials.tokens import AccessTokenCodec, VerifiedTokenCache
+from passgate.credentials.tokens import AccessClaims, AccessTokenCodec, VerifiedTokenCache
 from passgate.errors import AuthError, RefreshReused, SessionRevoked, StoreUnavailable, TokenInvalid
 
 #: A login's last-seen time is written at most this often (as a share of its idle timeout).
@@ -69,7 +69,11 @@ class LoginManager:
         self.codec = codec
         self.ring = ring
         self.outage = outage
+        #: Access tokens whose signature and claims checked out.
         self.verified = VerifiedTokenCache(clock=clock)
+        #: Session cookies whose secret matched their login's digest (a cookie login's secret never
+        #: changes): recognised again by one SHA-256 of the whole cookie, like the tokens above.
+        self.verified_cookies = VerifiedTokenCache(clock=clock)
         self._clock = clock
         self._csrf = Signer(secret, "csrf")
 
@@ -108,7 +112,14 @@ class LoginManager:
                 await self.logins.revoke(old.user_id, [old.id])
         secret = new_secret()
         login = await self._open(user_id, username, "cookie", client, secret_digest=digest(secret))
-        return str(SplitToken(user_id, login.id, secret))
+        cookie = str(SplitToken(user_id, login.id, secret))
+        self._remember_cookie(cookie, login)
+        return cookie
+
+    def _remember_cookie(self, cookie: str, login: Login) -> None:
+        self.verified_cookies.put(cookie, AccessClaims(
+            sub=login.user_id, sid=login.id, jti="", iat=int(login.created_at), exp=int(login.expires_at)
+        ))
 
     async def revoke(self, login: Login) -> None:
         await self.logins.revoke(login.user_id, [login.id])
@@ -131,23 +142,25 @@ class LoginManager:
         """The live cookie login, its idle expiry slid forward; AuthError otherwise."""
         login = await self._cookie_login(cookie)
         if login is None:
+            known = self.verified_cookies.get(cookie)
+            if known is not None:
+                self.verified_cookies.discard_sid(known.sid)
             raise SessionRevoked("the session has ended or was never valid")
+        self._remember_cookie(cookie, login)
         return await self.touch(login)
 
     def session_now(self, cookie: str) -> Login | None:
-        """The cookie's login if this node can vouch for it at once: cached, trusted, no touch due.
+        """The cookie's login if this node can vouch for it at once: the cookie matched its login
+        before, the login is cached and trusted, and no touch is due.
 
         None means nothing either way: ask :meth:`session`.
         """
-        token = SplitToken.parse(cookie)
-        if token is None:
+        known = self.verified_cookies.get(cookie)
+        if known is None:
             return None
         now = self._clock()
-        login = self.logins.cached(token.user_id, token.login_id, now)
-        if (
-            login is None or login.kind != "cookie" or self._touch_due(login, now)
-            or not same(login.secret_digest, digest(token.secret))
-        ):
+        login = self.logins.cached(known.sub, known.sid, now)
+        if login is None or login.kind != "cookie" or self._touch_due(login, now):
             return None
         return login
 
