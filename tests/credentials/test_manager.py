@@ -11,6 +11,7 @@ import pytest
 from passgate.credentials.keys import KeyRing, new_signing_key
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.manager import Client, LoginManager, LoginPolicy
+from passgate.credentials.records import Login
 from passgate.credentials.tokens import AccessTokenCodec
 from passgate.errors import AuthError
 from passgate.stores import MemoryStore
@@ -130,3 +131,28 @@ async def test_a_refused_cookie_leaves_the_verified_cookies(world: World) -> Non
     with pytest.raises(AuthError):
         await world.manager.session(cookie)
     assert len(world.manager.verified_cookies) == 0
+
+
+async def test_a_request_asks_the_caches_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.requests import Request
+
+    from passgate.transports import BearerTransport, CookieTransport
+    from passgate.web.auth import Authenticator
+
+    cookies = CookieTransport(insecure=True)
+    auth = Authenticator(world.manager, cookie=cookies, bearer=BearerTransport(), public_url=None)
+    cookie = await cookie_of(world)
+    world.advance(61)  # a touch is due: the caches cannot settle it, the long way must
+    asked: list[str] = []
+    session_now = world.manager.session_now
+    def counted(value: str) -> Login | None:
+        asked.append(value)
+        return session_now(value)
+
+    monkeypatch.setattr(world.manager, "session_now", counted)
+    request = Request({"type": "http", "method": "GET", "headers": [(b"cookie", f"{cookies.name}={cookie}".encode())]})
+    assert auth.known(request.scope) is None
+    caller = await auth.caller(request, required=True)
+    assert caller is not None and caller.login.last_seen_at == world.clock[0]
+    assert auth.known(request.scope) is caller
+    assert len(asked) == 1

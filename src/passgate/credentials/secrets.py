@@ -39,7 +39,7 @@ def same(a: bytes, b: bytes) -> bool:
 
 
 class SplitToken(NamedTuple):
-    """``USER.LOGIN.SECRET`` (a named tuple: one is parsed on every cookie request)."""
+    """``USER.LOGIN.SECRET``."""
 
     user_id: str
     login_id: str

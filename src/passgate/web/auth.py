@@ -19,6 +19,9 @@ from passgate.transports import BearerTransport, CookieTransport
 from passgate.web.middleware import UNSAFE, site_origin
 
 _RESOLVED = "passgate.caller"
+#: In the scope under _RESOLVED: the caches could not settle the caller, so :meth:`Authenticator.known`
+#: need not look again; :meth:`Authenticator.caller` takes the long way.
+_UNSETTLED: tuple[None, None] = (None, None)
 
 
 class Caller:
@@ -94,8 +97,8 @@ class Authenticator:
         elif cookie is not None:
             login = self.manager.session_now(cookie)
             caller = None if login is None else self.session_caller(login)
-        if caller is not None:
-            scope[_RESOLVED] = (caller, None)  # in the scope itself: Starlette's request.state costs µs per look
+        # In the scope itself: Starlette's request.state costs µs per look.
+        scope[_RESOLVED] = _UNSETTLED if caller is None else (caller, None)
         return caller
 
     async def _resolve(self, scope: Scope) -> Caller | None:
@@ -114,7 +117,7 @@ class Authenticator:
         """The caller, resolved once per request; AuthError when required and absent."""
         scope = request.scope
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
-        if resolved is None:
+        if resolved is None or resolved is _UNSETTLED:
             try:
                 resolved = (self.known(scope) or await self._resolve(scope), None)
             except AuthError as exc:
