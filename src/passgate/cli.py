@@ -128,6 +128,10 @@ def _serve(args: argparse.Namespace) -> None:
     serving.run(create_app(settings), host=settings.host, port=settings.port)
 
 
+_DASHED = "a value that starts with '-' goes after '--', as in `-- -value`"
+_USERNAME = f"the username; {_DASHED}"
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="passgate", description=__doc__)
     root.add_argument("--version", action="version", version=f"passgate {__version__}")
@@ -148,19 +152,19 @@ def parser() -> argparse.ArgumentParser:
     for name, action, text in (("create", _user_create, "create a user (password from stdin or a prompt)"),
                                ("password", _user_password, "set a new password; every login of the user ends"),
                                ("delete", _user_delete, "delete the account and every login of it")):
-        admin(users, name, action, text).add_argument("name")
+        admin(users, name, action, text).add_argument("name", help=_USERNAME)
 
     sessions = commands.add_parser("sessions", help="a user's logins").add_subparsers(dest="action", required=True)
-    admin(sessions, "list", _sessions_list, "list a user's logins").add_argument("name")
+    admin(sessions, "list", _sessions_list, "list a user's logins").add_argument("name", help=_USERNAME)
     revoke = admin(sessions, "revoke", _sessions_revoke, "revoke one login or all of them")
-    revoke.add_argument("name")
-    revoke.add_argument("session_id", nargs="?")
+    revoke.add_argument("name", help=_USERNAME)
+    revoke.add_argument("session_id", nargs="?", help=f"one login's id, as `sessions list` prints it; {_DASHED}")
     revoke.add_argument("--all", action="store_true")
 
     keys = commands.add_parser("keys", help="signing keys").add_subparsers(dest="action", required=True)
     admin(keys, "list", _keys_list, "list the signing keys (public members only)")
     admin(keys, "rotate", _keys_rotate, "make a new signing key current")
-    admin(keys, "export", _keys_export, "print one key's private JWK").add_argument("kid")
+    admin(keys, "export", _keys_export, "print one key's private JWK").add_argument("kid", help=_DASHED)
     return root
 
 

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passgate.config import Algorithm
+from passgate.credentials.secrets import new_id
 from passgate.db import metadata
 from passgate.errors import ConfigError, NotFound
 
@@ -120,7 +121,7 @@ class SigningKey:
 
 def new_signing_key(alg: Algorithm, *, created_at: float, kid: str | None = None) -> SigningKey:
     """A fresh key that lives only in memory (tests, single-process tools)."""
-    return SigningKey.from_material(alg, kid or secrets.token_urlsafe(6), created_at, _generate_material(alg))
+    return SigningKey.from_material(alg, kid or new_id(6), created_at, _generate_material(alg))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -296,7 +297,7 @@ class KeyRepository:
         return next(iter(await self._rows(alg)), None)
 
     async def _add(self, alg: Algorithm, *, seq: int, created_at: float) -> str:
-        kid = secrets.token_urlsafe(6)
+        kid = new_id(6)
         key = SigningKey.from_material(alg, kid, created_at, material := _generate_material(alg))
         sealed = self._seal(kid, alg, material)
         public = json.dumps(dict(key.public_jwk)) if key.public_jwk is not None else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +10,7 @@ from sqlalchemy import Column, Float, String, Table, Text, delete, insert, selec
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from passgate.credentials.secrets import new_id
 from passgate.db import metadata
 from passgate.errors import StoreUnavailable, UsernameTaken
 from passgate.identity.names import username_key
@@ -49,11 +49,6 @@ class UserRepository(Protocol):
     async def find(self, username: str) -> User | None: ...
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
     async def delete(self, user_id: str) -> bool: ...
-
-
-def new_id() -> str:
-    """An opaque, unguessable id (128 random bits)."""
-    return secrets.token_urlsafe(16)
 
 
 class SqlUserRepository:
