@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -325,6 +326,36 @@ def test_failed_logins_hit_the_limit(nodes: Callable[..., Node]) -> None:
         assert int(limited.headers["retry-after"]) > 0
         other = client.post("/api/token", json={"username": register(client)[0], "password": password})
         assert_problem(other, 429, "rate_limited")  # the same client address is over the limit too
+
+
+def test_concurrent_guesses_cannot_pass_the_limit_together(nodes: Callable[..., Node]) -> None:
+    # Each guess is counted before its hash, so guesses sent at once are held to the limit too:
+    # counting only after the hash let every guess in flight pass the check.
+    node = nodes("--login-limit", "3/5m", "--password-time-cost", "2", "--password-memory-kib", "65536")
+    with node.client() as client:
+        name, password = register(client)
+    guess = {"username": name, "password": "wrong pass"}
+
+    def attempt(_: int) -> int:
+        with node.client() as own:
+            return own.post("/api/session", json=guess).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sorted(pool.map(attempt, range(12)))
+    assert statuses == [401] * 3 + [429] * 9
+    with node.client() as client:
+        assert_problem(client.post("/api/session", json={"username": name, "password": password}), 429)
+
+
+def test_a_right_password_does_not_count_against_the_limit(nodes: Callable[..., Node]) -> None:
+    node = nodes("--login-limit", "3/5m")
+    with node.client() as client:
+        name, password = register(client)
+        for _ in range(6):
+            assert client.post("/api/token", json={"username": name, "password": password}).status_code == 200
+        for _ in range(3):
+            assert_problem(client.post("/api/token", json={"username": name, "password": "wrong pass"}), 401)
+        assert_problem(client.post("/api/token", json={"username": name, "password": password}), 429)
 
 
 def test_idle_timeout(nodes: Callable[..., Node]) -> None:
