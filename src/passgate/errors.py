@@ -35,6 +35,17 @@ class PassgateError(Exception):
         super().__init__(self.detail)
 
 
+class ClientGone(PassgateError):
+    """The client hung up while its password waited for a hashing thread; the hash was dropped.
+
+    Nobody reads this answer.  499 is the status nginx logs for it.
+    """
+
+    code = "client_closed_request"
+    status = 499
+    title = "Client closed request"
+
+
 class AuthError(PassgateError):
     """The request carries no usable credential (401)."""
 

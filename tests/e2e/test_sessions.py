@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -356,6 +357,32 @@ def test_a_right_password_does_not_count_against_the_limit(nodes: Callable[..., 
         for _ in range(3):
             assert_problem(client.post("/api/token", json={"username": name, "password": "wrong pass"}), 401)
         assert_problem(client.post("/api/token", json={"username": name, "password": password}), 429)
+
+
+def _hashes(client: httpx.Client) -> dict[str, int]:
+    found = re.findall(r'passgate_password_hashes_total\{outcome="(\w+)"\} (\d+)', client.get("/metrics").text)
+    return {outcome: int(count) for outcome, count in found}
+
+
+def test_a_login_whose_client_hung_up_is_not_hashed(nodes: Callable[..., Node]) -> None:
+    # ~0.4 s a hash and two hashing threads: the clients below give up long before a thread is free.
+    node = nodes("--login-limit", "1000/5m", "--password-time-cost", "10", "--password-memory-kib", "65536")
+    with node.client() as client:
+        name, password = register(client)
+        before = _hashes(client)
+
+    def hang_up(_: int) -> None:
+        with httpx.Client(base_url=node.url, timeout=0.2) as impatient, pytest.raises(httpx.TimeoutException):
+            impatient.post("/api/session", json={"username": name, "password": "wrong pass"})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(hang_up, range(8)))
+    with node.client() as client:  # answered after every hash queued before it that was not dropped
+        assert client.post("/api/token", json={"username": name, "password": password}).status_code == 200
+        after = _hashes(client)
+    computed, dropped = (after[outcome] - before[outcome] for outcome in ("computed", "dropped"))
+    assert computed <= 4, (computed, dropped)  # those threads had taken (two or so), and the last login
+    assert dropped >= 4, (computed, dropped)
 
 
 def test_idle_timeout(nodes: Callable[..., Node]) -> None:

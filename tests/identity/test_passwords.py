@@ -3,10 +3,15 @@ own verification is the oracle it must agree with, for every hash it may meet.""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Awaitable, Iterator
+
 import argon2
 import pytest
 
-from passgate.identity.passwords import HashPolicy, PasswordHasher, _argon2id_in_this_thread
+from passgate.errors import ClientGone
+from passgate.identity.passwords import HashPolicy, PasswordHasher, _argon2id_in_this_thread, client_departure
 
 PASSWORDS = ["correct horse battery", "", "한글 비밀번호", "nul\x00inside", "x" * 4096]
 
@@ -45,3 +50,64 @@ def test_the_v16_encoding_and_other_lengths_verify() -> None:
 async def test_a_bad_stored_hash_never_matches(stored: str) -> None:
     verdict = await PasswordHasher(HashPolicy(time_cost=1, memory_kib=1024, parallelism=1)).verify(stored, "pw")
     assert not verdict.ok
+
+
+class Departure:
+    """What the web layer hands the hasher: an awaitable per wait, done once the client hangs up."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def __call__(self) -> Awaitable[object]:
+        return self.event.wait()
+
+
+Busy = tuple[PasswordHasher, threading.Event]
+
+
+@pytest.fixture
+def busy_hasher() -> Iterator[Busy]:
+    """A hasher with one thread, held busy until the event is set."""
+    hasher = PasswordHasher(HashPolicy(1, 1024, 1), threads=1)
+    free = threading.Event()
+    hasher._pool.submit(free.wait)
+    yield hasher, free
+    free.set()
+    hasher.close()
+
+
+async def test_a_hash_whose_client_hung_up_is_dropped_unrun(busy_hasher: Busy) -> None:
+    hasher, _ = busy_hasher
+    departure = Departure()
+    client_departure.set(departure)
+    waiting = [asyncio.create_task(hasher.verify(None, "pw")) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    departure.event.set()
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(result, ClientGone) for result in results)
+    assert (hasher.counts["computed"], hasher.counts["dropped"]) == (0, 3)
+
+
+async def test_a_client_that_stays_gets_its_answer(busy_hasher: Busy) -> None:
+    hasher, free = busy_hasher
+    client_departure.set(Departure())  # never departs
+    task = asyncio.create_task(hasher.hash("correct horse"))
+    await asyncio.sleep(0.05)
+    free.set()
+    stored = await task
+    assert (await hasher.verify(stored, "correct horse")).ok
+    assert (hasher.counts["computed"], hasher.counts["dropped"]) == (2, 0)
+
+
+async def test_a_hash_already_running_finishes_for_nobody() -> None:
+    hasher = PasswordHasher(HashPolicy(2, 65536, 1), threads=1)  # ~100 ms: it is still running below
+    departure = Departure()
+    client_departure.set(departure)
+    task = asyncio.create_task(hasher.verify(None, "pw"))
+    while not hasher.counts["computed"]:
+        await asyncio.sleep(0.001)
+    departure.event.set()
+    with pytest.raises(ClientGone):
+        await task
+    assert (hasher.counts["computed"], hasher.counts["dropped"]) == (1, 0)
+    hasher.close()

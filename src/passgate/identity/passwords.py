@@ -2,6 +2,10 @@
 
 Unknown users are checked against a dummy hash made with the same parameters, so a login for a
 name that does not exist costs the same time and answers the same as a wrong password.
+
+A hash that waits for a thread is dropped when its client hangs up (see :data:`client_departure`):
+under a storm of logins whose clients time out, the server would otherwise spend every core on
+answers nobody reads, and the clients still waiting would time out in turn.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import hmac
 import os
 import secrets
 import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher as _Argon2
@@ -21,6 +28,14 @@ from argon2 import Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.low_level import core, ffi
 from argon2.low_level import lib as _lib  # type: ignore[attr-defined]  # as in core()'s documented example
+
+from passgate.errors import ClientGone
+
+#: Set by the web layer for each request: called once the request's body has been read, it returns
+#: an awaitable that completes when the client hangs up.  Unset: the hash is always waited for.
+client_departure: ContextVar[Callable[[], Awaitable[object]] | None] = ContextVar(
+    "passgate_client_departure", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -109,9 +124,35 @@ class PasswordHasher:
             max_workers=threads or usable_cores(), thread_name_prefix="argon2", initializer=_lower_priority
         )
         self._dummy = self._argon.hash(secrets.token_urlsafe(16))
+        #: Hashes by outcome: ``computed`` by a thread, or ``dropped`` before one took them because
+        #: the client had hung up.
+        self.counts: Counter[str] = Counter()
+        self._counting = threading.Lock()
 
-    async def _run(self, fn: object, *args: object) -> object:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)  # type: ignore[arg-type]
+    def _computed(self, fn: Callable[..., object], *args: object) -> object:
+        with self._counting:
+            self.counts["computed"] += 1
+        return fn(*args)
+
+    async def _run(self, fn: Callable[..., object], *args: object) -> object:
+        job = self._pool.submit(self._computed, fn, *args)
+        departure = client_departure.get()
+        if departure is None:
+            return await asyncio.wrap_future(job)
+        work, gone = asyncio.wrap_future(job), asyncio.ensure_future(departure())
+        try:
+            await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            job.cancel()
+            raise
+        finally:
+            gone.cancel()
+        if work.done():
+            return work.result()
+        if job.cancel():  # no thread had taken it
+            with self._counting:
+                self.counts["dropped"] += 1
+        raise ClientGone("the client hung up before its password was checked")
 
     async def hash(self, password: str) -> str:
         return str(await self._run(self._argon.hash, password))

@@ -41,7 +41,7 @@ class Passgate:
             insecure=self.settings.insecure_cookies, max_age=int(self.settings.session_absolute)
         )
         self.bearer = BearerTransport()
-        self.metrics = Metrics()
+        self.metrics = Metrics(hashes=self.deployment.hasher.counts)
         self.authenticator = Authenticator(
             self.deployment.manager, cookie=self.cookie, bearer=self.bearer, public_url=self.settings.public_url
         )

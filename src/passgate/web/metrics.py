@@ -1,4 +1,4 @@
-"""Prometheus text metrics: requests by status class, kept in process without a dependency."""
+"""Prometheus text metrics: responses by status, and password hashes; kept in process without a dependency."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, hashes: Counter[str] | None = None) -> None:
         self.responses: Counter[tuple[str, str]] = Counter()
+        self.hashes: Counter[str] = Counter() if hashes is None else hashes
 
     def render(self) -> str:
         lines = [
@@ -18,6 +19,11 @@ class Metrics:
         ]
         for (method, status), count in sorted(self.responses.items()):
             lines.append(f'passgate_http_responses_total{{method="{method}",status="{status}"}} {count}')
+        lines += [
+            "# HELP passgate_password_hashes_total argon2id hashes: computed, or dropped unrun (client gone).",
+            "# TYPE passgate_password_hashes_total counter",
+            *(f'passgate_password_hashes_total{{outcome="{o}"}} {self.hashes[o]}' for o in ("computed", "dropped")),
+        ]
         return "\n".join(lines) + "\n"
 
 

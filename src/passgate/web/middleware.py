@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from functools import partial
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate.errors import CsrfFailed, PassgateError, PayloadTooLarge
+from passgate.identity.passwords import client_departure
 from passgate.web.problems import from_error
 
 MAX_BODY = 64 * 1024
@@ -18,8 +21,21 @@ async def _reject(exc: PassgateError, scope: Scope, receive: Receive, send: Send
     await from_error(exc)(scope, receive, send)
 
 
+async def _departure(receive: Receive) -> None:
+    """Complete when the client hangs up.  Only called once the request's body has been read."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # a server that cannot tell: never claim that the client left
+        await asyncio.Event().wait()
+
+
 class BodyLimitMiddleware:
-    """413 for a body over ``limit`` bytes, by its Content-Length or as it streams in."""
+    """413 for a body over ``limit`` bytes, by its Content-Length or as it streams in.
+
+    It also owns the rest of the receive channel: for an unsafe request, it lets the password
+    hasher learn that the client hung up, so that a hash nobody waits for is dropped.
+    """
 
     def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
@@ -40,7 +56,13 @@ class BodyLimitMiddleware:
                 raise PayloadTooLarge(f"the body is over {self.limit} bytes")
             return message
 
-        await self.app(scope, limited, send)
+        if scope["method"] not in UNSAFE:
+            return await self.app(scope, limited, send)
+        watching = client_departure.set(partial(_departure, limited))
+        try:
+            await self.app(scope, limited, send)
+        finally:
+            client_departure.reset(watching)
 
 
 def site_origin(scope: Scope, public_url: str | None) -> str:
