@@ -111,3 +111,18 @@ async def test_a_hash_already_running_finishes_for_nobody() -> None:
         await task
     assert (hasher.counts["computed"], hasher.counts["dropped"]) == (1, 0)
     hasher.close()
+
+
+@pytest.mark.parametrize("lanes", [1, 4])
+@pytest.mark.parametrize("password", PASSWORDS)
+async def test_new_hashes_are_what_argon2_cffi_writes(lanes: int, password: str) -> None:
+    hasher = PasswordHasher(HashPolicy(1, 1024, lanes), threads=1)
+    stored, again = await hasher.hash(password), await hasher.hash(password)
+    hasher.close()
+    assert oracle(stored, password) and not oracle(stored, password + "!")
+    assert stored != again  # a fresh salt each time
+    assert argon2.extract_parameters(stored) == argon2.Parameters(
+        type=argon2.Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=1024, parallelism=lanes
+    )
+    assert not argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=lanes).check_needs_rehash(stored)
+

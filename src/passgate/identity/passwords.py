@@ -23,10 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher as _Argon2
-from argon2 import Type, extract_parameters
+from argon2 import Parameters, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from argon2.low_level import core, ffi
+from argon2.low_level import ARGON2_VERSION, core, ffi
 from argon2.low_level import lib as _lib  # type: ignore[attr-defined]  # as in core()'s documented example
 
 from passgate.errors import ClientGone
@@ -70,17 +69,36 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
-def _argon2id_in_this_thread(stored: str, password: str) -> bool:
-    """Whether ``password`` matches ``stored`` (an argon2id PHC string), every lane computed in the
-    calling thread.
+def _argon2id(password: str, salt: bytes, params: Parameters) -> bytes:
+    """argon2id of ``password``, every lane computed in the calling thread.
 
     libargon2 computes the p lanes in p threads of their own, which it starts afresh at each of the
     4 sync points of each pass: 48 thread starts per hash at t=3, p=4.  The pool already runs one
     hash per core, so on a server those threads buy nothing, and on a busy core their starts delay
     the requests beside them (the /api/me probe's p99 during a login storm: 1.94 ms with them, 0.67
     ms with p=1).  The hash is the same whatever the thread count; this is argon2-cffi's ``core``
-    with a context of its own, as its documentation shows.
+    with a context of its own, as its documentation shows.  InvalidHashError for parameters that
+    libargon2 refuses.
     """
+    secret = password.encode()
+    out = ffi.new("uint8_t[]", params.hash_len)
+    cpwd, csalt = ffi.new("uint8_t[]", secret), ffi.new("uint8_t[]", salt)
+    try:
+        context = ffi.new("argon2_context *", {
+            "version": params.version, "out": out, "outlen": params.hash_len, "pwd": cpwd, "pwdlen": len(secret),
+            "salt": csalt, "saltlen": len(salt), "secret": ffi.NULL, "secretlen": 0, "ad": ffi.NULL, "adlen": 0,
+            "t_cost": params.time_cost, "m_cost": params.memory_cost, "lanes": params.parallelism, "threads": 1,
+            "allocate_cbk": ffi.NULL, "free_cbk": ffi.NULL, "flags": _lib.ARGON2_DEFAULT_FLAGS,
+        })
+    except OverflowError as exc:
+        raise InvalidHashError("a parameter out of range") from exc
+    if core(context, Type.ID.value) != _lib.ARGON2_OK:
+        raise InvalidHashError("argon2id refused the parameters")
+    return bytes(ffi.buffer(out, params.hash_len))
+
+
+def _argon2id_in_this_thread(stored: str, password: str) -> bool:
+    """Whether ``password`` matches ``stored``, an argon2id PHC string (see :func:`_argon2id`)."""
     params = extract_parameters(stored)
     if params.type is not Type.ID:
         raise InvalidHashError("not argon2id")
@@ -89,20 +107,21 @@ def _argon2id_in_this_thread(stored: str, password: str) -> bool:
         salt, expected = _unb64(salt_b64), _unb64(digest_b64)
     except ValueError as exc:
         raise InvalidHashError("bad base64") from exc
-    secret = password.encode()
-    out, cpwd, csalt = ffi.new("uint8_t[]", len(expected)), ffi.new("uint8_t[]", secret), ffi.new("uint8_t[]", salt)
-    try:
-        context = ffi.new("argon2_context *", {
-            "version": params.version, "out": out, "outlen": len(expected), "pwd": cpwd, "pwdlen": len(secret),
-            "salt": csalt, "saltlen": len(salt), "secret": ffi.NULL, "secretlen": 0, "ad": ffi.NULL, "adlen": 0,
-            "t_cost": params.time_cost, "m_cost": params.memory_cost, "lanes": params.parallelism, "threads": 1,
-            "allocate_cbk": ffi.NULL, "free_cbk": ffi.NULL, "flags": _lib.ARGON2_DEFAULT_FLAGS,
-        })
-    except OverflowError as exc:
-        raise InvalidHashError("a parameter out of range") from exc
-    if core(context, Type.ID.value) != _lib.ARGON2_OK:
-        raise InvalidHashError("argon2id refused the stored parameters")
-    return hmac.compare_digest(bytes(ffi.buffer(out, len(expected))), expected)
+    if len(expected) != params.hash_len:
+        raise InvalidHashError("the hash's length does not match")
+    return hmac.compare_digest(_argon2id(password, salt, params), expected)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _new_argon2id_in_this_thread(password: str, params: Parameters) -> str:
+    """A new PHC string for ``password``, as argon2-cffi writes it, with a fresh random salt."""
+    salt = os.urandom(params.salt_len)
+    digest = _argon2id(password, salt, params)
+    return (f"$argon2id$v={params.version}$m={params.memory_cost},t={params.time_cost},p={params.parallelism}"
+            f"${_b64(salt)}${_b64(digest)}")
 
 
 def usable_cores() -> int:
@@ -116,14 +135,15 @@ class PasswordHasher:
     """argon2id on a small thread pool: at most one hash per usable core, at a lower priority."""
 
     def __init__(self, policy: HashPolicy = HashPolicy(), *, threads: int | None = None) -> None:
-        self._argon = _Argon2(
-            time_cost=policy.time_cost, memory_cost=policy.memory_kib,
-            parallelism=policy.parallelism, type=Type.ID,
+        # argon2-cffi's own defaults for the salt and the hash: 16 and 32 bytes.
+        self._params = Parameters(
+            type=Type.ID, version=ARGON2_VERSION, salt_len=16, hash_len=32,
+            time_cost=policy.time_cost, memory_cost=policy.memory_kib, parallelism=policy.parallelism,
         )
         self._pool = ThreadPoolExecutor(
             max_workers=threads or usable_cores(), thread_name_prefix="argon2", initializer=_lower_priority
         )
-        self._dummy = self._argon.hash(secrets.token_urlsafe(16))
+        self._dummy = self._hash(secrets.token_urlsafe(16))
         #: Hashes by outcome: ``computed`` by a thread, or ``dropped`` before one took them because
         #: the client had hung up.
         self.counts: Counter[str] = Counter()
@@ -155,7 +175,10 @@ class PasswordHasher:
         raise ClientGone("the client hung up before its password was checked")
 
     async def hash(self, password: str) -> str:
-        return str(await self._run(self._argon.hash, password))
+        return str(await self._run(self._hash, password))
+
+    def _hash(self, password: str) -> str:
+        return _new_argon2id_in_this_thread(password, self._params)
 
     def _verify(self, stored: str | None, password: str) -> Verdict:
         try:
@@ -164,7 +187,7 @@ class PasswordHasher:
             return Verdict(False)
         if stored is None or not ok:
             return Verdict(False)
-        return Verdict(True, self._argon.hash(password) if self._argon.check_needs_rehash(stored) else None)
+        return Verdict(True, self._hash(password) if extract_parameters(stored) != self._params else None)
 
     async def verify(self, stored: str | None, password: str) -> Verdict:
         """Check ``password`` against ``stored``; ``None`` (no such user) does the same work and fails."""
