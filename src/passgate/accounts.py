@@ -29,12 +29,13 @@ class Accounts:
     async def authenticate(self, username: str, password: str, ip: str) -> User:
         """The user whose password this is; InvalidCredentials (same work, same answer) otherwise."""
         account = username_key(username)
-        await self.limiter.attempt(account, ip)
+        await self.limiter.check(account, ip)
         user = await self.users.find(username)
         verdict = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not verdict.ok:
+            await self.limiter.failed(account, ip)
             raise InvalidCredentials("invalid username or password")
-        await self.limiter.succeeded(account, ip)
+        await self.limiter.check(account, ip)  # failures answered while this one was hashed count too
         if verdict.new_hash:
             await self.users.set_password_hash(user.id, verdict.new_hash)
         return user

@@ -348,6 +348,21 @@ def test_concurrent_guesses_cannot_pass_the_limit_together(nodes: Callable[..., 
         assert_problem(client.post("/api/session", json={"username": name, "password": password}), 429)
 
 
+def test_logins_sent_at_once_with_the_right_password_all_succeed(nodes: Callable[..., Node]) -> None:
+    # More logins in flight from one address than the limit allows failures: none of them failed,
+    # so none is refused (behind a proxy, every client has the proxy's address).
+    node = nodes("--login-limit", "3/5m", "--password-time-cost", "2", "--password-memory-kib", "65536")
+    with node.client() as client:
+        name, password = register(client)
+
+    def attempt(_: int) -> int:
+        with node.client() as own:
+            return own.post("/api/token", json={"username": name, "password": password}).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(attempt, range(12))) == [200] * 12
+
+
 def test_a_right_password_does_not_count_against_the_limit(nodes: Callable[..., Node]) -> None:
     node = nodes("--login-limit", "3/5m")
     with node.client() as client:

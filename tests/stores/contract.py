@@ -95,24 +95,6 @@ class StoreContract:
         assert count == 1 and 0 < left <= 60
         assert (await store.peek_count("pg:{u1}:n"))[0] == 1
 
-    async def test_uncount_takes_back_one_event_of_the_window(self, store: Store) -> None:
-        await store.uncount("pg:{u1}:n")  # nothing to take back: no window starts
-        assert await store.peek_count("pg:{u1}:n") == (0, 0.0)
-        await store.incr("pg:{u1}:n", 60)
-        await store.incr("pg:{u1}:n", 60)
-        await store.uncount("pg:{u1}:n")
-        count, left = await store.peek_count("pg:{u1}:n")
-        assert count == 1 and 0 < left <= 60  # the window keeps its end
-        await store.uncount("pg:{u1}:n")
-        await store.uncount("pg:{u1}:n")
-        assert (await store.incr("pg:{u1}:n", 60))[0] == 1  # never below zero
-
-    async def test_uncount_leaves_an_ended_window_ended(self, store: Store, advance: Advance) -> None:
-        await store.incr("pg:{u1}:n", TTL)
-        await advance(TTL + 0.3)
-        await store.uncount("pg:{u1}:n")
-        assert (await store.incr("pg:{u1}:n", TTL))[0] == 1
-
     async def test_members(self, store: Store) -> None:
         await store.add_member("pg:{u1}:ix", "b", 60)
         await store.add_member("pg:{u1}:ix", "a", 60)

@@ -20,31 +20,28 @@ def _address(ip: str) -> str:
 class LoginLimiter:
     """Once either count reaches ``limit`` in ``window`` seconds, every attempt answers 429.
 
-    An attempt counts as failed from the moment it is let through until :meth:`succeeded` takes
-    it back: were failures counted only once their hash had run, every guess sent at once would
-    pass the check together.
+    The counts are checked when a login comes in and again when its answer is decided: guesses
+    sent at once all pass the first check, so a failure that takes a count past the limit, and a
+    match found once the count has reached it, answer 429 too.  Guesses in flight together thus
+    learn no more than guesses sent one by one, and logins that succeed count for nothing, however
+    many run at once.
     """
 
     def __init__(self, store: Store, *, limit: int, window: float) -> None:
         self._store, self._limit, self._window = store, limit, window
 
-    async def attempt(self, account: str, ip: str) -> None:
-        """Let one attempt through and count it, or raise RateLimited (counting nothing)."""
-        keys = (_account(account), _address(ip))
-        for key in keys:  # a read first: a flood that is already over the limit writes nothing
+    async def check(self, account: str, ip: str) -> None:
+        for key in (_account(account), _address(ip)):
             count, left = await self._store.peek_count(key)
             if count >= self._limit:
                 raise RateLimited(math.ceil(left))
-        counted: list[str] = []
-        for key in keys:
-            count, left = await self._store.incr(key, self._window)
-            counted.append(key)
-            if count > self._limit:  # others got there between the read and the count
-                for done in counted:
-                    await self._store.uncount(done)
-                raise RateLimited(math.ceil(left))
 
-    async def succeeded(self, account: str, ip: str) -> None:
-        """The attempt was not a failure after all."""
+    async def failed(self, account: str, ip: str) -> None:
+        """Count a failure; RateLimited if it took either count past the limit."""
+        over: float | None = None
         for key in (_account(account), _address(ip)):
-            await self._store.uncount(key)
+            count, left = await self._store.incr(key, self._window)
+            if count > self._limit:
+                over = max(over or 0.0, left)
+        if over is not None:
+            raise RateLimited(math.ceil(over))

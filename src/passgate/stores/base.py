@@ -45,10 +45,6 @@ class Store(Protocol):
         Returns the count so far and the seconds left in the window.
         """
 
-    async def uncount(self, key: str) -> None:
-        """Take back one event of ``key``'s current window; never below zero, and a window that
-        has ended stays ended."""
-
     async def peek_count(self, key: str) -> tuple[int, float]:
         """The count and seconds left of ``key``'s window, without counting; (0, 0) if none."""
 

@@ -73,11 +73,6 @@ class MemoryStore:
         self._counters[key] = (count + 1, expires)
         return count + 1, expires - now
 
-    async def uncount(self, key: str) -> None:
-        count, expires = self._counters.get(key, (0, 0.0))
-        if count > 0 and expires > self._clock():
-            self._counters[key] = (count - 1, expires)
-
     async def peek_count(self, key: str) -> tuple[int, float]:
         now = self._clock()
         count, expires = self._counters.get(key, (0, 0.0))

@@ -6,8 +6,7 @@ travel over pub/sub on one channel.
 
 Semantics
     ``replace`` is a compare-and-set in a single-key Lua script: it never brings back a deleted key.
-    ``incr`` is a fixed window: ``INCR`` and ``PEXPIRE … NX`` in one script; ``uncount`` a ``DECR``
-    that keeps the TTL and never goes below zero.  ``add_member`` extends
+    ``incr`` is a fixed window: ``INCR`` and ``PEXPIRE … NX`` in one script.  ``add_member`` extends
     the set's life to at least the TTL it is given.  ``delete`` and ``get_many`` take keys under one
     ``{hash tag}``, so on a cluster they touch a single slot.
 
@@ -105,13 +104,6 @@ INCR_SCRIPT = """
 local count = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
 return {count, redis.call('PTTL', KEYS[1])}
-"""
-
-# DECR keeps the key's TTL; a key that has expired is not brought back.
-UNCOUNT_SCRIPT = """
-local count = redis.call('GET', KEYS[1])
-if count and tonumber(count) > 0 then redis.call('DECR', KEYS[1]) end
-return 0
 """
 
 PEEK_SCRIPT = """
@@ -279,9 +271,6 @@ class RedisStoreBase(ABC):
     async def incr(self, key: str, window: float) -> tuple[int, float]:
         count, left = await self._guard(self._execute("EVAL", INCR_SCRIPT, 1, key, milliseconds(window)))
         return int(count), max(0, int(left)) / 1000
-
-    async def uncount(self, key: str) -> None:
-        await self._guard(self._execute("EVAL", UNCOUNT_SCRIPT, 1, key))
 
     async def peek_count(self, key: str) -> tuple[int, float]:
         count, left = await self._guard(self._execute("EVAL", PEEK_SCRIPT, 1, key))

@@ -144,15 +144,6 @@ class SqliteStore:
     async def incr(self, key: str, window: float) -> tuple[int, float]:
         return await self._run(self._incr, key, window)
 
-    def _uncount(self, key: str) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE counters SET count=count-1 WHERE key=? AND count>0 AND expires>?", (key, self._clock())
-            )
-
-    async def uncount(self, key: str) -> None:
-        await self._run(self._uncount, key)
-
     async def peek_count(self, key: str) -> tuple[int, float]:
         now = self._clock()
         rows = await self._run(self._read, "SELECT count, expires FROM counters WHERE key=? AND expires>?", (key, now))
