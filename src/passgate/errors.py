@@ -36,7 +36,8 @@ class PassgateError(Exception):
 
 
 class ClientGone(PassgateError):
-    """The client hung up while its password waited for a hashing thread; the hash was dropped.
+    """The client hung up before its answer was ready: while sending its body, or while its
+    password waited for a hashing thread (the hash is then dropped).
 
     Nobody reads this answer.  499 is the status nginx logs for it.
     """

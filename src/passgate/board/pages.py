@@ -17,6 +17,7 @@ from passgate.errors import CsrfFailed, PassgateError, RateLimited, StoreUnavail
 from passgate.web.api import client_of, ip_of
 from passgate.web.app import Passgate
 from passgate.web.auth import Caller
+from passgate.web.bodies import form_fields
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["when"] = lambda epoch: datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -59,9 +60,8 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
             response.headers.append("Set-Cookie", cookie)
         return response
 
-    async def form_caller(request: Request) -> tuple[Caller, FormData]:
-        form = await request.form()
-        return await pg.caller(request, form_token=_field(form, "csrf_token")), form
+    async def form_caller(request: Request, form: FormData) -> Caller:
+        return await pg.caller(request, form_token=_field(form, "csrf_token"))
 
     @router.get("/")
     async def board(request: Request, before: str | None = None) -> Response:
@@ -82,8 +82,9 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/posts/new")
     async def create_post(request: Request) -> Response:
+        form = await form_fields(request)
         try:
-            caller, form = await form_caller(request)
+            caller = await form_caller(request, form)
         except CsrfFailed:
             return render(request, "message.html", await viewer(request), 403,
                           message="The form expired. Please try again.")
@@ -106,8 +107,9 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/posts/{post_id}/delete")
     async def delete_post(request: Request, post_id: str) -> Response:
+        form = await form_fields(request)
         try:
-            caller, _ = await form_caller(request)
+            caller = await form_caller(request, form)
         except PassgateError:
             return redirect("/login")
         post = await repo.get(post_id)
@@ -121,7 +123,7 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await request.form()
+        form = await form_fields(request)
         username, target = _field(form, "username"), _safe_next(_field(form, "next") or "/")
         if not forms.check(request, _field(form, "csrf_token")):
             return render(request, "login.html", None, 403, next=target, username=username,
@@ -142,7 +144,7 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/register")
     async def register(request: Request) -> Response:
-        form = await request.form()
+        form = await form_fields(request)
         username, password = _field(form, "username"), _field(form, "password")
         if not forms.check(request, _field(form, "csrf_token")):
             return render(request, "register.html", None, 403, username=username,
@@ -158,8 +160,9 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
+        form = await form_fields(request)
         try:
-            caller, _ = await form_caller(request)
+            caller = await form_caller(request, form)
         except CsrfFailed:
             return redirect("/")  # the login stays; the page it lands on carries a fresh token
         except PassgateError:
@@ -177,8 +180,9 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/account/sessions/revoke")
     async def revoke_sessions(request: Request) -> Response:
+        form = await form_fields(request)
         try:
-            caller, form = await form_caller(request)
+            caller = await form_caller(request, form)
         except PassgateError:
             return redirect("/login?next=/account/sessions")
         which = _field(form, "login_id")
@@ -204,8 +208,9 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/account/password")
     async def change_password(request: Request) -> Response:
+        form = await form_fields(request)
         try:
-            caller, form = await form_caller(request)
+            caller = await form_caller(request, form)
         except PassgateError:
             return redirect("/login?next=/account")
         try:
@@ -219,8 +224,9 @@ def build_pages(pg: Passgate, repo: PostRepository) -> APIRouter:
 
     @router.post("/account/delete")
     async def delete_account(request: Request) -> Response:
+        form = await form_fields(request)
         try:
-            caller, form = await form_caller(request)
+            caller = await form_caller(request, form)
         except PassgateError:
             return redirect("/login?next=/account")
         try:

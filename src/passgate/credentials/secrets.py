@@ -77,4 +77,5 @@ class Signer:
         return base64.urlsafe_b64encode(mac).decode()
 
     def check(self, message: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(message).encode(), signature.encode())
+        # A signature is base64url; anything else (a form field may hold any text) is simply wrong.
+        return signature.isascii() and hmac.compare_digest(self.sign(message).encode(), signature.encode())

@@ -1,4 +1,4 @@
-"""Reading JSON request bodies strictly: the media type, the syntax, then the shape."""
+"""Reading request bodies strictly: JSON (the media type, the syntax, then the shape) and HTML forms."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from passgate.errors import UnsupportedMediaType, ValidationFailed
@@ -48,6 +49,26 @@ def _lone_surrogates(data: Any) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def _text(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def form_fields(request: Request) -> FormData:
+    """The submitted form; 400 if a field is not Unicode text.
+
+    A multipart part may name its charset, and some (``utf-7``, ``unicode_escape``) decode to lone
+    surrogates, which the template, the hasher and the database would each fail to encode.
+    """
+    form = await request.form()
+    if not all(_text(value) for value in form.values() if isinstance(value, str)):
+        raise ValidationFailed("a form field is not valid Unicode text", status=400)
+    return form
 
 
 def is_json(content_type: str) -> bool:

@@ -8,9 +8,18 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
-from passgate.errors import AuthError, PassgateError, RateLimited, StoreUnavailable, TokenExpired, TokenInvalid
+from passgate.errors import (
+    AuthError,
+    ClientGone,
+    PassgateError,
+    RateLimited,
+    StoreUnavailable,
+    TokenExpired,
+    TokenInvalid,
+)
 
 log = logging.getLogger("passgate.web")
 
@@ -78,6 +87,11 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return problem(422, "validation_failed", "Validation failed", describe(errors))
 
 
+async def _client_disconnect(_: Request, exc: Exception) -> Response:
+    # A client that hangs up while sending its body is routine, not an error of the server's.
+    return from_error(ClientGone("the client hung up before its request was read"))
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
@@ -87,4 +101,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PassgateError, _passgate_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(Exception, _unexpected)
