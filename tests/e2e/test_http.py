@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 
@@ -38,6 +39,27 @@ def test_a_head_over_the_limit_is_400_and_the_server_goes_on(node: Node, client:
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"a" * 64 not in answer
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \x7f\r\n\r\n",  # a control byte in a value
+        b"GET /api/me HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n",
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"b" * (MAX_HEAD + 10) + b"\r\n\r\n",
+    ],
+)
+def test_a_request_the_parser_refuses_is_a_problem(node: Node, head: bytes) -> None:
+    answer = _exchange(node, head)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 400 Bad Request"
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in headers.lower()
+    assert b"connection: close" in headers.lower()
+    problem = json.loads(body)
+    assert problem["status"] == 400 and problem["code"] == "validation_failed"
+    assert int(re.search(rb"content-length: (\d+)", headers.lower()).group(1)) == len(body)  # type: ignore[union-attr]
 
 
 def test_a_header_split_over_many_packets_still_counts(node: Node) -> None:

@@ -5,6 +5,7 @@ httptools parses a request head in C, where h11's pure-Python parser spends 8-12
 token's header alone: on an authenticated request that is most of passgate's own cost.  Unlike
 h11, httptools sets no limit on a head, so :class:`BoundedHttpToolsProtocol` counts the bytes of
 each head as they arrive and answers 400 past :data:`MAX_HEAD`, before they pile up in memory.
+What the parser refuses is answered in problem+json, like every other error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from passgate.web.problems import PROBLEM, problem
 
 # glibc's mallopt(3) parameters.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
@@ -48,6 +51,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._head_bytes = 0
         super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser refuses, in problem+json; the connection closes."""
+        body = problem(400, "validation_failed", "Bad request", msg).body
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head += [b"content-type: " + PROBLEM.encode() + b"\r\n", b"content-length: %d\r\n" % len(body),
+                 b"connection: close\r\n\r\n"]  # fmt: skip
+        self.transport.write(b"".join(head) + bytes(body))
+        self.transport.close()
 
 
 def run(app: Any, *, host: str, port: int) -> None:
