@@ -66,8 +66,9 @@ def test_a_client_racing_itself_is_not_logged_out(client: httpx.Client) -> None:
 
 def test_refresh_needs_a_real_token(client: httpx.Client) -> None:
     pair = tokens(client, register(client)[0])
-    user_id, login_id, _ = str(pair["refresh_token"]).split(".")
-    for bad in ("nonsense", f"{user_id}.{login_id}.{'A' * 43}", str(pair["access_token"]), "", "x" * 5000):
+    user_id, login_id, _, tag = str(pair["refresh_token"]).split(".")
+    guesses = (f"{user_id}.{login_id}.{'A' * 43}", f"{user_id}.{login_id}.{'A' * 43}.{tag}")
+    for bad in ("nonsense", *guesses, str(pair["access_token"]), "", "x" * 5000):
         response = client.post("/api/token/refresh", json={"refresh_token": bad})
         assert_problem(response, 401)
         assert "www-authenticate" in response.headers

@@ -76,6 +76,7 @@ class LoginManager:
         self.verified_cookies = VerifiedTokenCache(clock=clock)
         self._clock = clock
         self._csrf = Signer(secret, "csrf")
+        self._refresh_tags = Signer(secret, "refresh")
 
     # -- opening and closing ---------------------------------------------------------
 
@@ -198,7 +199,24 @@ class LoginManager:
         now = self._clock()
         access, exp = self.codec.issue(self.ring(), sub=login.user_id, sid=login.id)
         refresh = str(SplitToken(login.user_id, login.id, secret))
+        refresh += "." + self._refresh_tags.sign(refresh)
         return TokenPair(access, round(exp - now), refresh, round(login.ends_at - now))
+
+    def _parse_refresh(self, value: str) -> tuple[SplitToken, bool]:
+        """The refresh token, and whether its tag says this deployment issued it.
+
+        The record keeps only the last few refresh tokens of a login; the tag (an HMAC under the
+        deployment secret) lets a spent token it no longer holds still be recognised as this
+        login's, while a guessed one, even with the login's public ids, revokes nothing.
+        """
+        untagged = SplitToken.parse(value)  # issued by passgate 0.1.0, or a guess
+        if untagged is not None:
+            return untagged, False
+        body, _, tag = value.rpartition(".")
+        token = SplitToken.parse(body)
+        if token is None:
+            raise TokenInvalid("malformed refresh token")
+        return token, self._refresh_tags.check(body, tag)
 
     async def open_tokens(self, user_id: str, username: str, client: Client) -> TokenPair:
         """A new token login: a short access token and a rotating refresh token."""
@@ -208,16 +226,14 @@ class LoginManager:
 
     async def refresh(self, value: str) -> TokenPair:
         """Spend a refresh token for a new pair; a spent one replayed late revokes the whole login."""
-        token = SplitToken.parse(value)
-        if token is None:
-            raise TokenInvalid("malformed refresh token")
+        token, issued_here = self._parse_refresh(value)
         for _ in range(5):
             login = await self.logins.get(token.user_id, token.login_id, fresh=True)
             if login is None or login.kind != "token":
                 raise TokenInvalid("the refresh token has expired or was revoked")
             secret = new_secret()
             try:
-                after = self._rotate(login, digest(token.secret), digest(secret))
+                after = self._rotate(login, digest(token.secret), digest(secret), issued_here=issued_here)
             except RefreshReused:
                 await self.logins.revoke(login.user_id, [login.id])
                 audit.event("refresh_reused", user_id=login.user_id)
@@ -226,10 +242,15 @@ class LoginManager:
                 return self._pair(after, secret)
         raise StoreUnavailable("the login changed too often to refresh; retry")
 
-    def _rotate(self, login: Login, presented: bytes, fresh: bytes) -> Login:
+    def _rotate(self, login: Login, presented: bytes, fresh: bytes, *, issued_here: bool) -> Login:
         now = self._clock()
         entry = next((e for e in login.refresh if same(e.digest, presented)), None)
         if entry is None:
+            # Issued for this login and no longer held: spent before the tokens the record holds.
+            # Unless the login rotated within the race window (a token login's last_seen_at is its
+            # last rotation), it is a replay.
+            if issued_here and now - login.last_seen_at > RACE_WINDOW:
+                raise RefreshReused("a spent refresh token was presented again; the login is revoked")
             raise TokenInvalid("unknown refresh token")
         if entry.spent_at and now - entry.spent_at > RACE_WINDOW:
             raise RefreshReused("a spent refresh token was presented again; the login is revoked")
