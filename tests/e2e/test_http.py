@@ -83,3 +83,17 @@ def test_a_100_kb_token_reaches_passgate_and_is_a_401(client: httpx.Client) -> N
     response = client.get("/api/me", headers={"Authorization": "Bearer " + "x" * 100_000})
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("GET", "/api/posts"), ("POST", "/api/users"), ("POST", "/api/token"), ("GET", "/healthz"), ("GET", "/"),
+     ("GET", "/api/me"), ("GET", "/nowhere")],
+)
+def test_two_authorization_headers_are_400_on_every_endpoint(node: Node, method: str, path: str) -> None:
+    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a.b.c\r\nAuthorization: Bearer d.e.f\r\n"
+            "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").encode()
+    status, _, rest = _exchange(node, head).partition(b"\r\n")
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert json.loads(rest.partition(b"\r\n\r\n")[2])["code"] == "validation_failed"
+

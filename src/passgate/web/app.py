@@ -20,7 +20,7 @@ from passgate.web import problems
 from passgate.web.api import build_router
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.metrics import Metrics, MetricsMiddleware
-from passgate.web.middleware import BodyLimitMiddleware, OriginGuardMiddleware
+from passgate.web.middleware import OriginGuardMiddleware, RequestGuardMiddleware
 from passgate.web.routing import BareRoute, json_response
 
 TOKEN_PATHS = ("/token", "/token/refresh")
@@ -125,7 +125,7 @@ class Passgate:
                 allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type"],
                 max_age=600,
             )
-        app.add_middleware(BodyLimitMiddleware)
+        app.add_middleware(RequestGuardMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics)
 
     def _service_routes(self) -> list[APIRoute]:

@@ -1,4 +1,4 @@
-"""Pure ASGI guards that run before any route: the body size cap and the foreign-Origin check."""
+"""Pure ASGI guards that run before any route: the request's head and body, and the foreign-Origin check."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import partial
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from passgate.errors import CsrfFailed, PassgateError, PayloadTooLarge
+from passgate.errors import CsrfFailed, PassgateError, PayloadTooLarge, ValidationFailed
 from passgate.identity.passwords import client_departure
 from passgate.web.problems import from_error
 
@@ -30,8 +30,20 @@ async def _departure(receive: Receive) -> None:
         await asyncio.Event().wait()
 
 
-class BodyLimitMiddleware:
-    """413 for a body over ``limit`` bytes, by its Content-Length or as it streams in.
+def _head(scope: Scope) -> tuple[bytes | None, int]:
+    """The Content-Length value, and how many Authorization headers, in one pass over the head."""
+    length, authorizations = None, 0
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"authorization":
+            authorizations += 1
+    return length, authorizations
+
+
+class RequestGuardMiddleware:
+    """What every request passes before any route: at most one ``Authorization`` header (400), and
+    a body within ``limit`` bytes, by its Content-Length or as it streams in (413).
 
     It also owns the rest of the receive channel: for an unsafe request, it lets the password
     hasher learn that the client hung up, so that a hash nobody waits for is dropped.
@@ -43,7 +55,10 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = Headers(scope=scope).get("content-length")
+        length, authorizations = _head(scope)
+        if authorizations > 1:
+            return await _reject(ValidationFailed("more than one Authorization header", status=400),
+                                 scope, receive, send)  # fmt: skip
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _reject(PayloadTooLarge(f"the body is over {self.limit} bytes"), scope, receive, send)
         seen = 0
