@@ -50,7 +50,7 @@ def _admin(action: Callable[[Deployment, argparse.Namespace], Awaitable[None]]) 
     def run(args: argparse.Namespace) -> None:
         async def main() -> None:
             deployment = Deployment(_settings(args))
-            await deployment.start()
+            await deployment.start(node=False)
             try:
                 await action(deployment, args)
             finally:
@@ -105,7 +105,7 @@ async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:
 
 
 async def _keys_list(d: Deployment, args: argparse.Namespace) -> None:
-    for key in await d.keys.list(d.settings.jwt_alg, access_ttl=d.settings.access_ttl):
+    for key in await d.keys.list(access_ttl=d.settings.access_ttl):
         _print(key)
 
 

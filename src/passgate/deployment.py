@@ -72,8 +72,14 @@ class Deployment:
             raise PassgateError("the deployment has not been started")
         return self._ring
 
-    async def start(self) -> None:
+    async def start(self, *, node: bool = True) -> None:
+        """Open the database and the store.  A node (``serve``, or an app that embeds passgate) also
+        claims the deployment's issuer if none is kept yet, loads its signing keys (making the first
+        one) and follows the store's change feed; an admin command (``node=False``) does none of it,
+        so that running one on a fresh data dir fixes neither the issuer nor the key's algorithm."""
         await create_schema(self.engine)
+        if not node:
+            return
         if self.settings.issuer is None:
             self.issuer = await claim_fact(self.engine, "issuer", self.issuer)
             self.manager.codec = self._codec()

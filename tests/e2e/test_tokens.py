@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.api import assert_problem, bearer, login, register, tokens
-from tests.nodes import Node, wait_until
+from tests.nodes import FAST_HASHING, Node, wait_until
 
 NODE_ARGS = ("--login-limit", "1000/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
 
@@ -180,12 +182,29 @@ def test_other_algorithms(nodes: Callable[..., Node], tmp_path_factory: pytest.T
         assert (jwks == {"keys": []}) if alg == "HS256" else len(jwks["keys"]) == 1
 
 
-def _cli(node: Node, *args: str, stdin: str = "") -> list[dict[str, object]]:
+def _admin(data_dir: Path, *args: str, stdin: str = "") -> list[dict[str, object]]:
     result = subprocess.run(
-        [sys.executable, "-m", "passgate.cli", *args, "--data-dir", str(node.data_dir)],
-        input=stdin, capture_output=True, text=True, env=node.env, timeout=60, check=True,
+        [sys.executable, "-m", "passgate.cli", *args, "--data-dir", str(data_dir)],
+        input=stdin, capture_output=True, text=True, env={**os.environ, **FAST_HASHING}, timeout=60, check=True,
     )
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def _cli(node: Node, *args: str, stdin: str = "") -> list[dict[str, object]]:
+    return _admin(node.data_dir, *args, stdin=stdin)
+
+
+def test_admin_commands_before_the_first_node_claim_nothing(nodes: Callable[..., Node], tmp_path: Path) -> None:
+    # The issuer is the first node's address, and the key its --jwt-alg's: an admin command run
+    # on a fresh data dir first takes neither.
+    data = tmp_path / "fresh"
+    _admin(data, "user", "create", "early-bird", stdin="correct horse\n")
+    assert _admin(data, "keys", "list") == []
+    node = nodes("--jwt-alg", "HS256", data_dir=data)
+    with node.client() as client:
+        assert _segments(str(tokens(client, "early-bird")["access_token"]))[1]["iss"] == node.url
+        assert client.get("/.well-known/jwks.json").json() == {"keys": []}
+    assert [key["alg"] for key in _admin(data, "keys", "list")] == ["HS256"]  # every algorithm's keys
 
 
 def test_two_processes_are_one_deployment(nodes: Callable[..., Node]) -> None:
