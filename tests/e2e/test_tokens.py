@@ -169,6 +169,11 @@ def test_cors_allow_list(nodes: Callable[..., Node]) -> None:
         evil = client.post("/api/token", json={"username": name, "password": password},
                            headers={"Origin": "https://evil.example"})
         assert_problem(evil, 403, "csrf_failed")
+        for refused in ({**preflight, "Origin": "https://evil.example"},
+                        {**preflight, "Access-Control-Request-Headers": "x-not-allowed"}):
+            answer = client.options("/api/me", headers=refused)
+            assert_problem(answer, 400, "validation_failed")
+            assert "access-control-allow-credentials" not in answer.headers
 
 
 @pytest.mark.parametrize("alg", ["ES256", "HS256"])

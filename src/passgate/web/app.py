@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.responses import PlainTextResponse, Response
 
@@ -20,7 +19,7 @@ from passgate.web import problems
 from passgate.web.api import build_router
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.metrics import Metrics, MetricsMiddleware
-from passgate.web.middleware import OriginGuardMiddleware, RequestGuardMiddleware
+from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
 from passgate.web.routing import BareRoute, json_response
 
 TOKEN_PATHS = ("/token", "/token/refresh")
@@ -121,7 +120,7 @@ class Passgate:
                            cors_origins=self.settings.cors_origins, cors_paths=[prefix + p for p in TOKEN_PATHS])
         if self.settings.cors_origins:
             app.add_middleware(
-                CORSMiddleware, allow_origins=list(self.settings.cors_origins), allow_credentials=False,
+                ProblemCORSMiddleware, allow_origins=list(self.settings.cors_origins), allow_credentials=False,
                 allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type"],
                 max_age=600,
             )

@@ -1,4 +1,4 @@
-"""Pure ASGI guards that run before any route: the request's head and body, and the foreign-Origin check."""
+"""Pure ASGI guards that run before any route: the request's head and body, the foreign-Origin check, CORS."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from functools import partial
 
 from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passgate.errors import CsrfFailed, PassgateError, PayloadTooLarge, ValidationFailed
 from passgate.identity.passwords import client_departure
-from passgate.web.problems import from_error
+from passgate.web.problems import from_error, problem
 
 MAX_BODY = 64 * 1024
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -118,3 +120,18 @@ class OriginGuardMiddleware:
             return True
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
         return origin in self.cors_origins and (scope["path"] in self.cors_paths or path in self.cors_paths)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, with a refused preflight in problem+json like every other error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = problem(response.status_code, "validation_failed", "Bad request", bytes(response.body).decode())
+        for name, value in response.headers.items():
+            if name not in ("content-length", "content-type"):
+                refused.headers[name] = value
+        return refused
+
