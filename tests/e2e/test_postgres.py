@@ -22,4 +22,6 @@ def test_flow_on_postgres(nodes: Callable[..., Node], postgres_url: str) -> None
         post = client.post("/api/posts", json={"title": "on postgres", "body": "b"}, headers=session.headers())
         assert post.status_code == 201
         assert client.get(f"/api/posts/{post.json()['id']}").json()["author"]["username"] == name
+        assert client.delete(f"/api/posts/{post.json()['id']}", headers=session.headers()).status_code == 204
+        assert client.get(f"/api/posts?before={post.json()['id']}").status_code == 200  # the cursor outlives it
         assert client.get("/readyz").status_code == 200

@@ -206,6 +206,17 @@ def test_posts_paging(client: httpx.Client) -> None:
     assert_problem(client.get("/api/posts?before=neverissued"), 422, "validation_failed")
 
 
+def test_a_cursor_outlives_the_post_it_names(client: httpx.Client) -> None:
+    # A client paging with `before=<last id of its page>` goes on when that post is deleted meanwhile.
+    session = login(client, register(client)[0])
+    ids = [client.post("/api/posts", json={"title": f"p{i}"}, headers=session.headers()).json()["id"]
+           for i in range(3)]
+    assert client.delete(f"/api/posts/{ids[1]}", headers=session.headers()).status_code == 204
+    after_deleted = client.get(f"/api/posts?limit=1&before={ids[1]}")
+    assert after_deleted.status_code == 200, after_deleted.text
+    assert [p["id"] for p in after_deleted.json()] == [ids[0]]
+
+
 def test_two_megabyte_body_is_413(client: httpx.Client) -> None:
     big = b'{"username":"' + b"a" * 2_000_000 + b'","password":"x"}'
     response = client.post("/api/users", content=big, headers={"Content-Type": "application/json"})

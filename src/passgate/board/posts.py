@@ -25,6 +25,14 @@ posts = Table(
     Column("created_at", Float, nullable=False),
 )
 
+#: What a deleted post leaves: its id and place, so that a page cursor naming it still works.
+deleted_posts = Table(
+    "deleted_posts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("seq", Integer, nullable=False),
+)
+
 TITLE_MAX, BODY_MAX = 200, 10_000
 
 
@@ -84,9 +92,15 @@ class PostRepository:
         return await self._rows(query.order_by(posts.c.seq.desc()).limit(limit))
 
     async def _seq(self, post_id: str) -> int | None:
+        """The place of a post this server issued, deleted or not."""
+        post_id = post_id[:64]
         try:
             async with self._engine.connect() as conn:
-                return (await conn.execute(select(posts.c.seq).where(posts.c.id == post_id[:64]))).scalar()
+                for table in (posts, deleted_posts):
+                    seq = (await conn.execute(select(table.c.seq).where(table.c.id == post_id))).scalar()
+                    if seq is not None:
+                        return int(seq)
+                return None
         except SQLAlchemyError as exc:
             raise StoreUnavailable("the database failed") from exc
 
@@ -101,6 +115,8 @@ class PostRepository:
     async def delete(self, post_id: str) -> None:
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(delete(posts).where(posts.c.id == post_id))
+                seq = (await conn.execute(delete(posts).where(posts.c.id == post_id).returning(posts.c.seq))).scalar()
+                if seq is not None:
+                    await conn.execute(insert(deleted_posts).values(id=post_id, seq=seq))
         except SQLAlchemyError as exc:
             raise StoreUnavailable("the database failed") from exc
