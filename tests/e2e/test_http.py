@@ -97,3 +97,15 @@ def test_two_authorization_headers_are_400_on_every_endpoint(node: Node, method:
     assert status == b"HTTP/1.1 400 Bad Request"
     assert json.loads(rest.partition(b"\r\n\r\n")[2])["code"] == "validation_failed"
 
+
+
+@pytest.mark.parametrize(
+    "path, methods",
+    [("/api/session", {"GET", "POST", "DELETE"}), ("/api/me", {"GET", "DELETE"}),
+     ("/api/sessions", {"GET", "DELETE"}), ("/api/posts/x", {"GET", "DELETE"})],
+)
+def test_a_405_lists_every_method_of_the_path(client: httpx.Client, path: str, methods: set[str]) -> None:
+    response = client.request("PATCH", path)
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert {m.strip() for m in response.headers["allow"].split(",")} == methods

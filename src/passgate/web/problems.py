@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from passgate.errors import (
     AuthError,
@@ -63,11 +64,27 @@ async def _passgate_error(_: Request, exc: Exception) -> Response:
     return from_error(exc)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110: a 405's Allow lists them all); the
+    router's own answer names only the first route that matched the path.  Each method is tried
+    against the routes, included routers and mounts alike."""
+    routes = request.app.router.routes
+    allowed = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)]
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code, title = _BY_STATUS.get(exc.status_code, ("error", "Error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem(exc.status_code, code, title, detail, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem(exc.status_code, code, title, detail, headers)
 
 
 def describe(errors: list[Any]) -> str:
