@@ -83,6 +83,28 @@ def test_username_rules() -> None:
     assert check_username("é̃tre") == "é̃tre"  # combining marks belong to their letter
 
 
+@pytest.mark.parametrize("name", [
+    "\U00010300\U000103a0\U00010301",  # Old Italic and Old Persian: both named "OLD ..."
+    "\U00010600\U00010000\U00010601",  # Linear A and Linear B
+    "\u1950\uaa80\u1951",              # Tai Le and Tai Viet
+    "abcЖ", "한글a", "payp\u0430l",        # the last with a Cyrillic a
+])
+def test_letters_of_two_scripts_are_refused(name: str) -> None:
+    with pytest.raises(ValidationFailed, match="one script"):
+        check_username(name)
+
+
+@pytest.mark.parametrize("name", [
+    "佐々木1234",   # 々 is Han, though its name says IDEOGRAPHIC ITERATION MARK
+    "カタカナー",    # ー is Common script, used by Katakana and Hiragana
+    "ひらがなー",
+    "Ελένη_1",
+    "Ñandú-7",
+])
+def test_letters_of_one_script_are_accepted(name: str) -> None:
+    assert check_username(name) == name
+
+
 def test_password_rules() -> None:
     assert check_password(" spaces   ") == " spaces   "
     for bad in ("1234567", "x" * 1025, "abc\x00defgh"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+import unicodedataplus  # type: ignore[import-not-found]  # one C extension module, no type information
+
 from passgate.errors import ValidationFailed
 
 USERNAME_MIN, USERNAME_MAX = 3, 32
@@ -21,11 +23,14 @@ def username_key(raw: str) -> str:
     return normalize_username(raw).casefold()
 
 
-def _script(char: str) -> str:
-    # Unicode character names start with the script for letters ("LATIN SMALL LETTER A",
-    # "HANGUL SYLLABLE GA", "CYRILLIC ..."); close enough to the Script property for this rule.
-    name = unicodedata.name(char, "")
-    return name.split(" ", 1)[0] if name else "UNKNOWN"
+#: Script_Extensions values that go with any script (digits, punctuation, marks).
+_ANY_SCRIPT = frozenset({"Zyyy", "Zinh"})
+
+
+def _scripts(char: str) -> frozenset[str] | None:
+    """The scripts a letter is used in (Unicode's Script_Extensions); None for one used in any."""
+    found = frozenset(unicodedataplus.script_extensions(char))
+    return None if found <= _ANY_SCRIPT else found
 
 
 def check_username(raw: str) -> str:
@@ -33,12 +38,16 @@ def check_username(raw: str) -> str:
     name = normalize_username(raw)
     if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
         raise ValidationFailed(f"a username has {USERNAME_MIN} to {USERNAME_MAX} characters")
-    scripts: set[str] = set()
+    scripts: frozenset[str] | None = None  # the scripts every letter so far is used in
     previous_is_letter = False
     for char in name:
         category = unicodedata.category(char)
         if category.startswith("L"):
-            scripts.add(_script(char))
+            used_in = _scripts(char)
+            if used_in is not None:
+                scripts = used_in if scripts is None else scripts & used_in
+                if not scripts:
+                    raise ValidationFailed("the letters of a username are all of one script")
             previous_is_letter = True
         elif category.startswith("M") and previous_is_letter:
             continue
@@ -46,8 +55,6 @@ def check_username(raw: str) -> str:
             previous_is_letter = False
         else:
             raise ValidationFailed("a username has only letters, digits, '_', '.' and '-'")
-    if len(scripts) > 1:
-        raise ValidationFailed("the letters of a username are all of one script")
     return name
 
 
