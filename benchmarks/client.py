@@ -54,7 +54,8 @@ class Tokens:
 
     @property
     def ids(self) -> tuple[str, str]:
-        user_id, login_id, _ = self.refresh_token.split(".")
+        """(user id, login id): a refresh token is ``USER.LOGIN.SECRET.TAG``."""
+        user_id, login_id, _, _ = self.refresh_token.split(".")
         return user_id, login_id
 
 
