@@ -8,10 +8,13 @@ import threading
 from collections.abc import Awaitable, Iterator
 
 import argon2
+import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from passgate.errors import ClientGone
 from passgate.identity.passwords import HashPolicy, PasswordHasher, _argon2id_in_this_thread, client_departure
+from passgate.web.middleware import RequestGuardMiddleware
 
 PASSWORDS = ["correct horse battery", "", "한글 비밀번호", "nul\x00inside", "x" * 4096]
 
@@ -126,3 +129,23 @@ async def test_new_hashes_are_what_argon2_cffi_writes(lanes: int, password: str)
     )
     assert not argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=lanes).check_needs_rehash(stored)
 
+
+
+async def test_a_hash_begun_after_the_response_is_not_dropped() -> None:
+    # A task the request spawned keeps the request's context; once the answer is sent, the client's
+    # departure no longer concerns the task's hash.
+    hasher = PasswordHasher(HashPolicy(1, 1024, 1), threads=1)
+    later: list[asyncio.Task[str]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        later.append(asyncio.create_task(hasher.hash("correct horse")))
+        await asyncio.sleep(0.05)  # the request is still being served when the task hashes
+
+    transport = httpx.ASGITransport(app=RequestGuardMiddleware(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://passgate.test") as client:
+        assert (await client.post("/work", content=b"{}")).status_code == 204
+    assert (await later[0]).startswith("$argon2id$")
+    hasher.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from functools import partial
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -23,13 +22,38 @@ async def _reject(exc: PassgateError, scope: Scope, receive: Receive, send: Send
     await from_error(exc)(scope, receive, send)
 
 
-async def _departure(receive: Receive) -> None:
-    """Complete when the client hangs up.  Only called once the request's body has been read."""
-    try:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-    except Exception:  # a server that cannot tell: never claim that the client left
-        await asyncio.Event().wait()
+class _Departure:
+    """What the hasher awaits to learn that the client hung up while its request is served.
+
+    Called only once the request's body has been read.  A task the request spawned keeps this in
+    its context; once the answer is sent (``served``), a hash of that task is waited for like any.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive, self.served = receive, False
+
+    async def __call__(self) -> None:
+        if not await self._hung_up():
+            await asyncio.Event().wait()  # never: the hash is waited for
+
+    async def _hung_up(self) -> bool:
+        try:
+            while not self.served:
+                if (await self.receive())["type"] == "http.disconnect":
+                    return not self.served
+        except Exception:  # a server that cannot tell: never claim that the client left
+            return False
+        return False
+
+    def watch(self, send: Send) -> Send:
+        """``send``, noting when the answer's last byte has gone out."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.served = True
+            await send(message)
+
+        return sending
 
 
 def _head(scope: Scope) -> tuple[bytes | None, int]:
@@ -75,10 +99,12 @@ class RequestGuardMiddleware:
 
         if scope["method"] not in UNSAFE:
             return await self.app(scope, limited, send)
-        watching = client_departure.set(partial(_departure, limited))
+        departure = _Departure(limited)
+        watching = client_departure.set(departure)
         try:
-            await self.app(scope, limited, send)
+            await self.app(scope, limited, departure.watch(send))
         finally:
+            departure.served = True
             client_departure.reset(watching)
 
 
