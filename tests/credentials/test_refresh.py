@@ -7,6 +7,7 @@ import pytest
 
 from passgate.credentials.manager import RACE_WINDOW, Client
 from passgate.credentials.records import MAX_REFRESH_ENTRIES
+from passgate.credentials.secrets import Signer
 from passgate.errors import RefreshReused, TokenInvalid
 from tests.credentials.conftest import World
 
@@ -82,3 +83,11 @@ async def test_an_untagged_token_from_before_tags_still_refreshes(world: World) 
     tagged = (await world.manager.open_tokens(USER, "alice", Client())).refresh_token
     untagged = tagged.rsplit(".", 1)[0]  # what passgate 0.1.0 issued: USER.LOGIN.SECRET
     assert await alive(world, untagged)
+
+
+@pytest.mark.parametrize("signature", ["", "é" * 24, "\ud800" * 24, "A" * 24])
+def test_a_signature_that_is_not_ours_is_refused_not_raised(signature: str) -> None:
+    # Tags and form tokens come from clients: any text at all is a wrong signature, never an error.
+    signer = Signer(b"s" * 32, "refresh")
+    assert not signer.check("USER.LOGIN.SECRET", signature)
+    assert signer.check("USER.LOGIN.SECRET", signer.sign("USER.LOGIN.SECRET"))

@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from argon2 import Parameters, Type, extract_parameters
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError
 from argon2.low_level import ARGON2_VERSION, core, ffi
 from argon2.low_level import lib as _lib  # type: ignore[attr-defined]  # as in core()'s documented example
 
@@ -183,7 +183,7 @@ class PasswordHasher:
     def _verify(self, stored: str | None, password: str) -> Verdict:
         try:
             ok = _argon2id_in_this_thread(stored or self._dummy, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        except InvalidHashError:  # what extract_parameters and _argon2id raise for a bad stored hash
             return Verdict(False)
         if stored is None or not ok:
             return Verdict(False)

@@ -41,17 +41,9 @@ def _too_deep(raw: bytes) -> bool:
     return False
 
 
-def _lone_surrogates(data: Any) -> bool:
-    """Whether a string (key or value) holds an escaped lone surrogate, which ``json`` decodes into a
-    ``str`` that cannot be encoded: a password like that would fail deep inside the hasher."""
-    try:
-        json.dumps(data, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _text(value: str) -> bool:
+    """Whether ``value`` is Unicode text: no lone surrogate, which ``json`` decodes an escaped one
+    into and some multipart charsets produce, and which nothing downstream can encode."""
     try:
         value.encode()
     except UnicodeEncodeError:
@@ -87,7 +79,7 @@ async def json_object(request: Request) -> dict[str, Any]:
         data = json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the body is not valid JSON", status=400) from exc
-    if _lone_surrogates(data):
+    if not _text(json.dumps(data, ensure_ascii=False)):  # in any key or value
         raise ValidationFailed("a string in the body holds a lone surrogate (RFC 7493)", status=400)
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object")
