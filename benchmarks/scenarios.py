@@ -16,7 +16,7 @@ from benchmarks.client import CookieLogin, FastapiUsers, Passgate, SetupFailed, 
 from benchmarks.context import Lab, describe
 from benchmarks.machine import event_loop_and_parser
 from benchmarks.wrk import Measurement
-from passgate.stores import open_store
+from passgate.root import open_store
 
 ME = "/api/me"
 USER = "bench"

@@ -6,7 +6,7 @@ stored under :func:`~passgate.credentials.logins.login_key` and listed under
 :func:`~passgate.credentials.logins.index_key`, exactly as the login repository writes them.  The
 writes are batched (one SQLite transaction, or one Redis pipeline, per chunk) using the same
 statements and commands as the store backend; afterwards a sample is read back through
-:func:`passgate.stores.open_store` and compared, so a change in a backend's layout fails the
+:func:`passgate.root.open_store` and compared, so a change in a backend's layout fails the
 lab loudly instead of measuring records that passgate would not find.
 """
 
@@ -25,8 +25,9 @@ import redis
 from benchmarks.client import USER_AGENT
 from passgate.credentials.logins import index_key, login_key
 from passgate.credentials.records import Login, RefreshEntry, decode, encode
-from passgate.credentials.secrets import digest, new_id, new_secret
-from passgate.stores import open_store
+from passgate.credentials.secrets import digest, new_secret
+from passgate.ids import new_id
+from passgate.root import open_store
 
 #: Logins per seeded user (a phone, a laptop, an API client...).
 LOGINS_PER_USER = 4

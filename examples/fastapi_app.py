@@ -2,7 +2,7 @@ from fastapi import Depends, FastAPI
 
 from passgate import Caller, Passgate
 
-auth = Passgate()  # embedded defaults: SQLite in ./passgate-data; PASSGATE_* variables override
+auth = Passgate.from_env()  # embedded defaults: SQLite in ./passgate-data; PASSGATE_* variables override
 app = FastAPI(lifespan=auth.lifespan)
 auth.install(app)  # the JSON API under /api, problem+json errors, CSRF and Origin guards
 

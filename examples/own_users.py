@@ -104,7 +104,7 @@ class MemberRepository:
 
 engine = create_async_engine(os.environ.get("APP_DATABASE_URL", "sqlite+aiosqlite:///app.db"))
 members = MemberRepository(async_sessionmaker(engine, expire_on_commit=False))
-auth = Passgate(users=members)  # logins, tokens and keys stay in passgate's store and data dir
+auth = Passgate.from_env(users=members)  # logins, tokens and keys stay in passgate's store and data dir
 
 
 @asynccontextmanager

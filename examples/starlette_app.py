@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 
 from passgate import Caller, Passgate, PassgateMiddleware, requires_user
 
-auth = Passgate()  # embedded defaults: SQLite in ./passgate-data; PASSGATE_* variables override
+auth = Passgate.from_env()  # embedded defaults: SQLite in ./passgate-data; PASSGATE_* variables override
 
 
 @requires_user

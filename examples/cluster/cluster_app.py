@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 
 from passgate import Caller, Passgate
 
-auth = Passgate()  # PASSGATE_STORE, PASSGATE_DATABASE_URL, PASSGATE_SECRET, PASSGATE_PUBLIC_URL
+auth = Passgate.from_env()  # PASSGATE_STORE, PASSGATE_DATABASE_URL, PASSGATE_SECRET, PASSGATE_PUBLIC_URL
 app = FastAPI(lifespan=auth.lifespan)
 auth.install(app)
 NODE = os.environ.get("NODE_NAME", "")

@@ -5,7 +5,7 @@ Protect a FastAPI app:
     from fastapi import Depends, FastAPI
     from passgate import Caller, Passgate
 
-    auth = Passgate()
+    auth = Passgate.from_env()
     app = FastAPI(lifespan=auth.lifespan)
     auth.install(app)
 
@@ -15,25 +15,38 @@ Protect a FastAPI app:
 
 Without FastAPI, :class:`PassgateMiddleware`, :func:`requires_user` and :meth:`Passgate.asgi_app` do the
 same for a plain Starlette application (see :mod:`passgate.web.starlette`).  To keep users in the
-application's own model, pass ``Passgate(users=...)`` an object that satisfies :class:`UserRepository`.
+application's own model, pass ``Passgate.from_env(users=...)`` an object that satisfies :class:`UserRepository`.
+
+Everything an application (and passgate's own community board) needs is a name here: the login
+flows are methods of :class:`Passgate`, and the helpers below read request bodies and forms as the
+JSON API does and answer errors as it does.
 """
 
 from passgate.config import Settings, load_settings
+from passgate.credentials.records import Login
+from passgate.dates import iso
 from passgate.errors import (
     AuthError,
     CsrfFailed,
     Forbidden,
+    InvalidCredentials,
     NotFound,
     PassgateError,
     RateLimited,
     StoreUnavailable,
     UsernameTaken,
     ValidationFailed,
+    WrongPassword,
 )
 from passgate.identity.names import username_key
 from passgate.identity.users import User, UserRepository
-from passgate.web.app import Passgate
+from passgate.root import Passgate
 from passgate.web.auth import Caller
+from passgate.web.bodies import form_fields
+from passgate.web.bodies import read as read_json
+from passgate.web.problems import http_status
+from passgate.web.routing import Endpoint
+from passgate.web.schemas import Body
 from passgate.web.starlette import PassgateMiddleware, requires_user
 
 __version__ = "0.1.0"
@@ -41,9 +54,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AuthError",
+    "Body",
     "Caller",
     "CsrfFailed",
+    "Endpoint",
     "Forbidden",
+    "InvalidCredentials",
+    "Login",
     "NotFound",
     "Passgate",
     "PassgateError",
@@ -55,8 +72,13 @@ __all__ = [
     "UserRepository",
     "UsernameTaken",
     "ValidationFailed",
+    "WrongPassword",
     "__version__",
+    "form_fields",
+    "http_status",
+    "iso",
     "load_settings",
+    "read_json",
     "requires_user",
     "username_key",
 ]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from passgate import audit
-from passgate.credentials.manager import LoginManager
+from passgate.credentials.logins import LoginRepository
 from passgate.credentials.ratelimit import LoginLimiter
-from passgate.errors import Forbidden, InvalidCredentials, NotFound
+from passgate.errors import Forbidden, InvalidCredentials, NotFound, WrongPassword
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.users import User, UserRepository
@@ -19,7 +19,7 @@ class Accounts:
     users: UserRepository
     hasher: PasswordHasher
     limiter: LoginLimiter
-    manager: LoginManager
+    logins: LoginRepository
 
     async def register(self, username: str, password: str) -> User:
         name = check_username(username)
@@ -41,20 +41,20 @@ class Accounts:
         return user
 
     async def confirm(self, user_id: str, password: str, ip: str) -> User:
-        """Re-check the caller's own password (403 on a wrong one, counted like a failed login)."""
+        """Re-check the caller's own password (WrongPassword, counted like a failed login)."""
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("no such user")
         try:
             return await self.authenticate(user.username, password, ip)
         except InvalidCredentials as exc:
-            raise InvalidCredentials("the password is wrong", status=403) from exc
+            raise WrongPassword("the password is wrong") from exc
 
     async def change_password(self, user_id: str, current: str, new: str, *, keep: str | None, ip: str) -> int:
         check_password(new)
         user = await self.confirm(user_id, current, ip)
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
-        revoked = await self.manager.revoke_all(user.id, keep=keep)
+        revoked = await self.logins.revoke_all(user.id, keep=keep)
         audit.event("password_changed", user_id=user.id, revoked=revoked)
         return revoked
 
@@ -65,12 +65,12 @@ class Accounts:
         if user is None:
             raise NotFound("no such user")
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
-        revoked = await self.manager.revoke_all(user.id)
+        revoked = await self.logins.revoke_all(user.id)
         audit.event("password_reset", user_id=user.id, revoked=revoked)
         return revoked
 
     async def delete(self, user: User) -> int:
-        revoked = await self.manager.revoke_all(user.id)
+        revoked = await self.logins.revoke_all(user.id)
         if not await self.users.delete(user.id):
             raise Forbidden("the account is already gone")
         audit.event("account_deleted", user_id=user.id, revoked=revoked)

@@ -13,8 +13,10 @@ from typing import Any
 
 from passgate import __version__
 from passgate.config import Settings, load_settings
+from passgate.dates import iso
 from passgate.deployment import Deployment
 from passgate.errors import NotFound, PassgateError
+from passgate.root import build
 
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", "access-ttl")
 SERVE_OPTIONS = (
@@ -49,7 +51,7 @@ def _print(obj: Any) -> None:
 def _admin(action: Callable[[Deployment, argparse.Namespace], Awaitable[None]]) -> Callable[[argparse.Namespace], None]:
     def run(args: argparse.Namespace) -> None:
         async def main() -> None:
-            deployment = Deployment(_settings(args))
+            deployment = build(_settings(args))
             await deployment.start(node=False)
             try:
                 await action(deployment, args)
@@ -84,8 +86,6 @@ async def _user_delete(d: Deployment, args: argparse.Namespace) -> None:
 
 
 async def _sessions_list(d: Deployment, args: argparse.Namespace) -> None:
-    from passgate.web.api import iso
-
     user = await _user_of(d, args.name)
     for login in await d.logins.list(user.id):
         _print({"id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
@@ -97,7 +97,7 @@ async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:
     user = await _user_of(d, args.name)
     if args.all == bool(args.session_id):
         raise PassgateError("give either --all or one SESSION_ID")
-    revoked = (await d.manager.revoke_all(user.id) if args.all
+    revoked = (await d.logins.revoke_all(user.id) if args.all
                else await d.logins.revoke(user.id, [args.session_id]))
     if not args.all and not revoked:
         raise NotFound("no such login for that user")
@@ -105,12 +105,12 @@ async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:
 
 
 async def _keys_list(d: Deployment, args: argparse.Namespace) -> None:
-    for key in await d.keys.list(access_ttl=d.settings.access_ttl):
+    for key in await d.keys.list(access_ttl=d.token_options.access_ttl):
         _print(key)
 
 
 async def _keys_rotate(d: Deployment, args: argparse.Namespace) -> None:
-    _print(await d.keys.rotate(d.settings.jwt_alg))
+    _print(await d.keys.rotate(d.token_options.alg))
 
 
 async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
@@ -120,12 +120,13 @@ async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     from passgate.board.app import create_app
     from passgate.identity.passwords import usable_cores
+    from passgate.root import Passgate
     from passgate.web import serving
 
     settings = _settings(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serving.keep_hash_memory(settings.password_memory_kib * 1024, usable_cores())
-    serving.run(create_app(settings), host=settings.host, port=settings.port)
+    serving.run(create_app(Passgate.from_settings(settings)), host=settings.host, port=settings.port)
 
 
 _DASHED = "a value that starts with '-' goes after '--', as in `-- -value`"

@@ -1,5 +1,9 @@
-"""Settings of one deployment: frozen, checked at construction, filled from keywords,
-``PASSGATE_*`` environment variables or the CLI (in that order of precedence: CLI first)."""
+"""Settings of one deployment: frozen and checked at construction.
+
+``Settings(...)`` takes keywords only; :func:`load_settings` also reads ``PASSGATE_*`` environment
+variables (keywords, as the CLI passes its options, win over them).  Reading the environment is
+always the caller's explicit choice, never a side effect.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from passgate.errors import ConfigError
 
@@ -51,9 +55,17 @@ Algorithm = Literal["EdDSA", "ES256", "HS256"]
 
 
 class Settings(BaseSettings):
-    """One deployment's options; every field is also ``PASSGATE_<NAME>``."""
+    """One deployment's options, from keywords; :func:`load_settings` adds ``PASSGATE_<NAME>`` for each."""
 
     model_config = SettingsConfigDict(env_prefix="PASSGATE_", frozen=True, extra="forbid")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -118,17 +130,28 @@ class Settings(BaseSettings):
     def resolved_store(self) -> str:
         return self.store or f"sqlite:///{self.data_dir.resolve() / 'state.db'}"
 
-    @property
-    def cookie_name(self) -> str:
-        return "passgate" if self.insecure_cookies else "__Host-passgate"
 
 
-def load_settings(**given: object) -> Settings:
-    """Settings from keywords over ``PASSGATE_*`` variables over defaults; a bad value is a ConfigError."""
+class _EnvironmentSettings(Settings):
+    """Settings that also read ``PASSGATE_*`` (keywords first)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def load_settings(*, env: bool = True, **given: object) -> Settings:
+    """Settings from keywords over ``PASSGATE_*`` variables (``env=False``: keywords only) over
+    the defaults; a bad value is a ConfigError.  A keyword that is None is left out."""
     from pydantic import ValidationError
 
+    kind = _EnvironmentSettings if env else Settings
     try:
-        return Settings(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+        return kind(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()

@@ -1,6 +1,9 @@
-"""The composition root: one deployment's settings become its database, store, keys and services.
+"""One deployment's services, built by the composition root (:mod:`passgate.root`), and their life:
+``start()`` before use, ``stop()`` after.
 
-This is the one place where concrete backends are chosen; everything else receives them.
+Starting a node creates the tables of the parts it runs, fixes the deployment's issuer on first
+start, loads the signing keys (making the first one), follows the store's change feed, and re-reads
+the key ring every :data:`KEY_RELOAD_INTERVAL` seconds so that a rotation reaches every node.
 """
 
 from __future__ import annotations
@@ -10,21 +13,26 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passgate.accounts import Accounts
-from passgate.config import Settings
-from passgate.credentials.keys import KeyRepository, KeyRing, load_secret
+from passgate.config import Algorithm
+from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.keys import KeyRepository
 from passgate.credentials.logins import LoginRepository
-from passgate.credentials.manager import LoginManager, LoginPolicy
 from passgate.credentials.ratelimit import LoginLimiter
+from passgate.credentials.refresh import TokenLogins
+from passgate.credentials.schema import claim_fact
+from passgate.credentials.signing import Signing
 from passgate.credentials.tokens import AccessTokenCodec
-from passgate.db import claim_fact, create_schema, open_engine
-from passgate.errors import PassgateError, StoreUnavailable
-from passgate.identity.passwords import HashPolicy, PasswordHasher
-from passgate.identity.users import SqlUserRepository, UserRepository
-from passgate.stores import open_store
+from passgate.credentials.verifier import Verifier
+from passgate.errors import StoreUnavailable
+from passgate.identity.passwords import PasswordHasher
+from passgate.identity.users import UserRepository
+from passgate.stores.base import Store
 
 log = logging.getLogger("passgate")
 
@@ -32,72 +40,72 @@ log = logging.getLogger("passgate")
 KEY_RELOAD_INTERVAL = 2.0
 
 
+@dataclass(frozen=True)
+class TokenOptions:
+    """What access tokens say and how they are signed."""
+
+    alg: Algorithm = "EdDSA"
+    audience: str = "passgate"
+    access_ttl: float = 600.0
+    #: The issuer a node proposes; the database keeps the first node's unless ``issuer_given``.
+    issuer: str = "http://127.0.0.1:8000"
+    issuer_given: bool = False
+
+
+async def create_schema(engine: AsyncEngine, *schemas: MetaData) -> None:
+    """Create the missing tables of each schema (idempotent; safe when several nodes start together)."""
+    async with engine.begin() as conn:
+        for schema in schemas:
+            await conn.run_sync(schema.create_all, checkfirst=True)
+
+
+@dataclass(eq=False)
 class Deployment:
-    """Everything one node needs, built from :class:`Settings`; ``start()`` before use, ``stop()`` after."""
-
-    def __init__(self, settings: Settings, *, users: UserRepository | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.engine = open_engine(settings.resolved_database_url)
-        self.store = open_store(settings.resolved_store)
-        self.secret = load_secret(settings.data_dir, settings.secret.get_secret_value() if settings.secret else None)
-        self.keys = KeyRepository(self.engine, self.secret, clock=clock)
-        self.hasher = PasswordHasher(HashPolicy(
-            settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
-        ))
-        self.users: UserRepository = users or SqlUserRepository(self.engine, clock=clock)
-        self.logins = LoginRepository(self.store, clock=clock, revoked_retention=settings.access_ttl + 60)
-        self.issuer = settings.issuer or settings.public_url or f"http://{settings.host}:{settings.port}"
-        self._ring: KeyRing | None = None
-        self.manager = LoginManager(
-            self.logins, policy=LoginPolicy(
-                settings.session_idle, settings.session_absolute, settings.access_ttl,
-                settings.refresh_idle, settings.refresh_absolute, settings.max_logins,
-            ),
-            secret=self.secret, codec=self._codec(), ring=self.ring, outage=settings.outage, clock=clock,
-        )
-        limit, window = settings.login_limit
-        self.limiter = LoginLimiter(self.store, limit=limit, window=window)
-        self.accounts = Accounts(self.users, self.hasher, self.limiter, self.manager)
-        self._reloader: asyncio.Task[None] | None = None
-
-    def _codec(self) -> AccessTokenCodec:
-        return AccessTokenCodec(
-            issuer=self.issuer, audience=self.settings.audience, access_ttl=self.settings.access_ttl, clock=self.clock
-        )
-
-    def ring(self) -> KeyRing:
-        if self._ring is None:
-            raise PassgateError("the deployment has not been started")
-        return self._ring
+    engine: AsyncEngine
+    store: Store
+    secret: bytes = field(repr=False)
+    users: UserRepository
+    hasher: PasswordHasher
+    keys: KeyRepository
+    signing: Signing
+    logins: LoginRepository
+    cookies: CookieLogins
+    tokens: TokenLogins
+    verifier: Verifier
+    limiter: LoginLimiter
+    accounts: Accounts
+    token_options: TokenOptions
+    #: The tables of the parts this deployment runs.
+    schemas: tuple[MetaData, ...]
+    clock: Callable[[], float] = time.time
+    _reloader: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self, *, node: bool = True) -> None:
         """Open the database and the store.  A node (``serve``, or an app that embeds passgate) also
         claims the deployment's issuer if none is kept yet, loads its signing keys (making the first
         one) and follows the store's change feed; an admin command (``node=False``) does none of it,
         so that running one on a fresh data dir fixes neither the issuer nor the key's algorithm."""
-        await create_schema(self.engine)
+        await create_schema(self.engine, *self.schemas)
         if not node:
             return
-        if self.settings.issuer is None:
-            self.issuer = await claim_fact(self.engine, "issuer", self.issuer)
-            self.manager.codec = self._codec()
-        self._ring = await self.keys.ensure(self.settings.jwt_alg, access_ttl=self.settings.access_ttl)
+        options = self.token_options
+        issuer = options.issuer if options.issuer_given else await claim_fact(self.engine, "issuer", options.issuer)
+        codec = AccessTokenCodec(issuer=issuer, audience=options.audience, access_ttl=options.access_ttl,
+                                 clock=self.clock)
+        self.signing.start(codec, await self.keys.ensure(options.alg, access_ttl=options.access_ttl))
         await self.logins.start()
         self._reloader = asyncio.create_task(self._reload_keys(), name="passgate-key-reload")
 
     async def _reload_keys(self) -> None:
+        options = self.token_options
         while True:
             await asyncio.sleep(KEY_RELOAD_INTERVAL)
             try:
-                ring = await self.keys.load(self.settings.jwt_alg, access_ttl=self.settings.access_ttl)
+                ring = await self.keys.load(options.alg, access_ttl=options.access_ttl)
             except Exception as exc:  # a database hiccup must not kill the reloader
                 log.warning("key reload failed: %s", type(exc).__name__)
                 continue
-            if self._ring is None or ring.version != self._ring.version:
-                self._ring = ring
-                self.manager.verified.clear()
+            self.signing.rotate(ring)
 
     async def stop(self) -> None:
         if self._reloader is not None:

@@ -1,19 +1,30 @@
 """Every error passgate raises on purpose, each with a stable ``code``.
 
-The web layer turns them into RFC 9457 problem+json; the CLI prints their ``detail``.
-No error message ever carries a password, a token or a session id.
+The web layer turns them into RFC 9457 problem+json (it alone knows their HTTP status:
+:mod:`passgate.web.problems`); the CLI prints their ``detail``.  No error message ever carries a
+password, a token or a session id.
 
     PassgateError
-    ├── AuthError (401)            not_authenticated, invalid_credentials, token_invalid,
-    │                              token_expired, session_revoked, refresh_reused
-    ├── CsrfFailed (403)
-    ├── Forbidden (403)
-    ├── NotFound (404)
-    ├── UsernameTaken (409)
-    ├── RateLimited (429)          retry_after
-    ├── StoreUnavailable (503)     retry_after
-    └── RequestError (4xx)         validation_failed, payload_too_large,
-                                   unsupported_media_type, method_not_allowed
+    ├── ClientGone                 client_closed_request
+    ├── AuthError                  not_authenticated
+    │   ├── InvalidCredentials     invalid_credentials
+    │   │   └── WrongPassword      invalid_credentials (the caller's own password, re-checked)
+    │   ├── TokenInvalid           token_invalid
+    │   ├── TokenExpired           token_expired
+    │   ├── SessionRevoked         session_revoked
+    │   └── RefreshReused          refresh_reused
+    ├── CsrfFailed                 csrf_failed
+    ├── Forbidden                  forbidden
+    ├── NotFound                   not_found
+    ├── UsernameTaken              username_taken
+    ├── RateLimited                rate_limited, retry_after
+    ├── StoreUnavailable           store_unavailable, retry_after
+    ├── RequestError               validation_failed
+    │   ├── ValidationFailed       validation_failed (breaks a rule)
+    │   ├── MalformedRequest       validation_failed (not JSON, not Unicode, two Authorization headers)
+    │   ├── PayloadTooLarge        payload_too_large
+    │   └── UnsupportedMediaType   unsupported_media_type
+    └── ConfigError                config_error
 """
 
 from __future__ import annotations
@@ -23,15 +34,10 @@ class PassgateError(Exception):
     """The base of every passgate error."""
 
     code = "error"
-    status = 500
     title = "Error"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, status: int | None = None):
+    def __init__(self, detail: str | None = None) -> None:
         self.detail = detail or self.title
-        if code is not None:
-            self.code = code
-        if status is not None:
-            self.status = status
         super().__init__(self.detail)
 
 
@@ -43,7 +49,6 @@ class ClientGone(PassgateError):
     """
 
     code = "client_closed_request"
-    status = 499
     title = "Client closed request"
 
 
@@ -51,7 +56,6 @@ class AuthError(PassgateError):
     """The request carries no usable credential (401)."""
 
     code = "not_authenticated"
-    status = 401
     title = "Not authenticated"
 
 
@@ -60,6 +64,12 @@ class InvalidCredentials(AuthError):
 
     code = "invalid_credentials"
     title = "Invalid username or password"
+
+
+class WrongPassword(InvalidCredentials):
+    """The caller's own password, asked again before a change, is wrong (the caller is logged in)."""
+
+    title = "Wrong password"
 
 
 class TokenInvalid(AuthError):
@@ -94,7 +104,6 @@ class CsrfFailed(PassgateError):
     """A cookie caller's unsafe request lacks the CSRF token, or comes from a foreign Origin."""
 
     code = "csrf_failed"
-    status = 403
     title = "CSRF check failed"
 
 
@@ -102,7 +111,6 @@ class Forbidden(PassgateError):
     """The caller may not do this (another user's post, say)."""
 
     code = "forbidden"
-    status = 403
     title = "Forbidden"
 
 
@@ -110,7 +118,6 @@ class NotFound(PassgateError):
     """No such thing, or not the caller's to see."""
 
     code = "not_found"
-    status = 404
     title = "Not found"
 
 
@@ -118,7 +125,6 @@ class UsernameTaken(PassgateError):
     """The name is taken (names compare after NFKC and case folding)."""
 
     code = "username_taken"
-    status = 409
     title = "Username taken"
 
 
@@ -126,10 +132,9 @@ class RateLimited(PassgateError):
     """Too many failed logins for the account or the client address; ``retry_after`` seconds to wait."""
 
     code = "rate_limited"
-    status = 429
     title = "Too many attempts"
 
-    def __init__(self, retry_after: int, detail: str | None = None):
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(detail or f"Too many failed logins; retry in {self.retry_after} s")
 
@@ -138,10 +143,9 @@ class StoreUnavailable(PassgateError):
     """The store or database did not answer; ``retry_after`` seconds to wait (503)."""
 
     code = "store_unavailable"
-    status = 503
     title = "Session store unavailable"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 2):
+    def __init__(self, detail: str | None = None, *, retry_after: int = 2) -> None:
         self.retry_after = retry_after
         super().__init__(detail)
 
@@ -150,19 +154,24 @@ class RequestError(PassgateError):
     """The request itself is malformed."""
 
     code = "validation_failed"
-    status = 422
     title = "Validation failed"
 
 
 class ValidationFailed(RequestError):
-    """The body or a query value breaks a rule (422), or is not JSON (400)."""
+    """The body or a query value breaks a rule."""
+
+
+class MalformedRequest(RequestError):
+    """The request cannot be read: the body is not JSON or not Unicode text, or it sends more
+    than one ``Authorization`` header."""
+
+    title = "Bad request"
 
 
 class PayloadTooLarge(RequestError):
     """The body is over 64 KiB."""
 
     code = "payload_too_large"
-    status = 413
     title = "Payload too large"
 
 
@@ -170,16 +179,7 @@ class UnsupportedMediaType(RequestError):
     """A JSON endpoint was sent another media type."""
 
     code = "unsupported_media_type"
-    status = 415
     title = "Unsupported media type"
-
-
-class MethodNotAllowed(RequestError):
-    """The path exists, the method does not."""
-
-    code = "method_not_allowed"
-    status = 405
-    title = "Method not allowed"
 
 
 class ConfigError(PassgateError):

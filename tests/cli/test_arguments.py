@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from passgate.cli import parser
-from passgate.credentials.secrets import new_id
+from passgate.ids import new_id
 
 
 @pytest.mark.parametrize("nbytes", [6, 16])

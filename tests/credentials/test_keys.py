@@ -23,9 +23,10 @@ from passgate.credentials.keys import (
     load_secret,
     signing_keys,
 )
+from passgate.credentials.schema import schema
 from passgate.credentials.tokens import AccessTokenCodec
-from passgate.db import metadata, open_engine
 from passgate.errors import ConfigError, NotFound, TokenInvalid
+from passgate.root import open_engine
 
 SECRET = bytes(range(32))
 ISSUER = "http://127.0.0.1:8000"
@@ -40,7 +41,7 @@ def unb64(text: str) -> bytes:
 async def new_engine(path: Path) -> AsyncEngine:
     engine = open_engine(f"sqlite+aiosqlite:///{path}")
     async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[signing_keys]))
+        await conn.run_sync(lambda sync: schema.create_all(sync, tables=[signing_keys]))
     return engine
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from passgate.db import create_schema, open_engine
+from passgate.deployment import create_schema
 from passgate.errors import UsernameTaken, ValidationFailed
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import HashPolicy, PasswordHasher
-from passgate.identity.users import SqlUserRepository
+from passgate.identity.users import SqlUserRepository, schema
+from passgate.root import open_engine
 
 FAST = HashPolicy(time_cost=1, memory_kib=8192, parallelism=1)
 
@@ -57,7 +58,7 @@ class TestSqliteUsers(UserRepositoryContract):
     @pytest.fixture
     async def repo(self, tmp_path: Path) -> AsyncIterator[SqlUserRepository]:
         engine = open_engine(f"sqlite+aiosqlite:///{tmp_path}/users.db")
-        await create_schema(engine)
+        await create_schema(engine, schema)
         yield SqlUserRepository(engine)
         await engine.dispose()
 
@@ -67,7 +68,7 @@ class TestPostgresUsers(UserRepositoryContract):
     @pytest.fixture
     async def repo(self, postgres_url: str) -> AsyncIterator[SqlUserRepository]:
         engine = open_engine(postgres_url)
-        await create_schema(engine)
+        await create_schema(engine, schema)
         async with engine.begin() as conn:
             await conn.execute(text("TRUNCATE users CASCADE"))
         yield SqlUserRepository(engine)

@@ -12,10 +12,23 @@ def test_the_fastapi_example_is_the_readme_example() -> None:
     assert (EXAMPLES / "fastapi_app.py").read_text(encoding="utf-8") == readme_example()
 
 
+def tables(database: Path) -> set[str]:
+    with sqlite3.connect(database) as conn:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def test_fastapi_example(tmp_path: Path) -> None:
     with AppProcess("fastapi_app:app", cwd=tmp_path, app_dir=EXAMPLES) as app:
         check_hello(app.url)
-    assert (tmp_path / "passgate-data" / "passgate.db").is_file()  # the embedded defaults, in the working dir
+        with app.client() as client:
+            # passgate's own routes, none of the board's
+            assert client.get("/api/posts").status_code == 404
+            assert client.get("/login").status_code == 404
+            assert client.get("/static/style.css").status_code == 404
+            paths = client.get("/openapi.json").json()["paths"]
+            assert "/api/token" in paths and not any("posts" in path for path in paths)
+    # the embedded defaults, in the working dir; passgate's tables only
+    assert tables(tmp_path / "passgate-data" / "passgate.db") == {"users", "signing_keys", "deployment_facts"}
 
 
 def test_starlette_example(tmp_path: Path) -> None:
@@ -43,5 +56,4 @@ def test_own_users_example_keeps_users_in_the_apps_table(tmp_path: Path) -> None
             assert profile.json() == {"username": name, "display_name": name}
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT username FROM members").fetchall() == [(name,)]
-    with sqlite3.connect(tmp_path / "passgate-data" / "passgate.db") as conn:
-        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+    assert "users" not in tables(tmp_path / "passgate-data" / "passgate.db")  # the app keeps its users

@@ -31,7 +31,7 @@ def starlette_app(auth: Passgate) -> Starlette:
     @requires_user
     async def hello(request: Request) -> Response:
         user: Caller = request.user
-        return JSONResponse({"hello": user.username, "auth": user.auth})
+        return JSONResponse({"hello": user.username, "kind": user.kind})
 
     async def whoami(request: Request) -> Response:
         user: Caller | None = request.user
@@ -56,7 +56,7 @@ async def serve(auth: Passgate) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in serve(Passgate(data_dir=tmp_path, store="memory://", **FAST)):
+    async for client in serve(Passgate.from_env(data_dir=tmp_path, store="memory://", **FAST)):
         yield client
 
 
@@ -83,11 +83,11 @@ async def test_anonymous_and_bad_credentials(client: httpx.AsyncClient) -> None:
 
 async def test_token_and_cookie_callers(client: httpx.AsyncClient) -> None:
     cookie, csrf = await cookie_login(client, "ada")
-    assert (await client.get("/hello", headers=cookie)).json() == {"hello": "ada", "auth": "session"}
+    assert (await client.get("/hello", headers=cookie)).json() == {"hello": "ada", "kind": "cookie"}
     assert (await client.get("/whoami", headers=cookie)).json() == {"username": "ada"}
     tokens = (await client.post("/api/token", json={"username": "ada", "password": PASSWORD})).json()
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert (await client.get("/hello", headers=bearer)).json() == {"hello": "ada", "auth": "token"}
+    assert (await client.get("/hello", headers=bearer)).json() == {"hello": "ada", "kind": "token"}
     assert (await client.post("/hello", headers=bearer)).status_code == 200  # no CSRF for bearer callers
     # Authorization alone judges: a bad token beside a good cookie is refused.
     mixed = await client.get("/hello", headers={**cookie, "Authorization": "Bearer a.b.c"})
@@ -106,7 +106,7 @@ async def test_cookie_callers_unsafe_requests_need_the_csrf_token(client: httpx.
     # Without the token an unsafe request is anonymous, also for a route that does not require a user.
     assert (await client.post("/whoami", headers=cookie)).json() == {"username": None}
     good = await client.post("/hello", headers={**cookie, "X-CSRF-Token": csrf, "Origin": BASE})
-    assert good.json() == {"hello": "bea", "auth": "session"}
+    assert good.json() == {"hello": "bea", "kind": "cookie"}
 
 
 async def test_the_mounted_api_keeps_its_guards(client: httpx.AsyncClient) -> None:
@@ -132,7 +132,7 @@ async def test_other_scopes_pass_through_untouched(tmp_path: Path) -> None:
     async def send(message: Message) -> None:
         raise AssertionError(message)
 
-    middleware = PassgateMiddleware(inner, passgate=Passgate(data_dir=tmp_path, store="memory://"))
+    middleware = PassgateMiddleware(inner, passgate=Passgate.from_env(data_dir=tmp_path, store="memory://"))
     for kind in ("lifespan", "websocket"):
         scope: dict[str, Any] = {"type": kind, "path": "/", "headers": [(b"cookie", COOKIE.encode() + b"=x")]}
         await middleware(scope, receive, send)
@@ -151,7 +151,7 @@ async def test_requires_user_without_the_middleware_says_so() -> None:
 
 async def test_a_store_outage_is_503_never_401(tmp_path: Path, make_redis_server: Callable[..., RedisServer]) -> None:
     redis = make_redis_server()
-    async for client in serve(Passgate(data_dir=tmp_path, store=redis.url, **FAST)):
+    async for client in serve(Passgate.from_env(data_dir=tmp_path, store=redis.url, **FAST)):
         cookie, _ = await cookie_login(client, "cat")
         assert (await client.get("/hello", headers=cookie)).status_code == 200
         redis.kill()

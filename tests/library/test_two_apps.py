@@ -31,8 +31,9 @@ def protected(auth: Passgate) -> FastAPI:
 
 @pytest.fixture
 async def clients(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    first = Passgate(data_dir=tmp_path / "first", **FAST)
-    second = Passgate(data_dir=tmp_path / "second", store="memory://", jwt_alg="HS256", access_ttl="5m", **FAST)
+    first = Passgate.from_env(data_dir=tmp_path / "first", **FAST)
+    second = Passgate.from_env(data_dir=tmp_path / "second", store="memory://", jwt_alg="HS256", access_ttl="5m",
+                               **FAST)
     async with AsyncExitStack() as stack:
         pair = []
         for auth in (first, second):
@@ -78,7 +79,7 @@ async def test_each_keeps_its_own_settings(clients: tuple[httpx.AsyncClient, htt
 
 
 async def test_install_leaves_the_apps_own_routes_in_charge(tmp_path: Path) -> None:
-    auth = Passgate(data_dir=tmp_path, store="memory://", **FAST)
+    auth = Passgate.from_env(data_dir=tmp_path, store="memory://", **FAST)
     app = FastAPI()
 
     @app.get("/healthz")

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from passgate.errors import ConfigError, StoreUnavailable
-from passgate.stores import Store, open_store
+from passgate.root import open_store
+from passgate.stores import Store
 from passgate.stores.redis import RedisStore
 from tests.servers import RedisServer, replication_streams, wait_until
 from tests.stores.contract import StoreContract

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from passgate.errors import ConfigError, StoreUnavailable
-from passgate.stores import Store, open_store
+from passgate.root import open_store
+from passgate.stores import Store
 from passgate.stores.redis_cluster import RedisClusterStore
 from tests.servers import RedisClusterServers
 from tests.stores.contract import StoreContract

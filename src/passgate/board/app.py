@@ -1,35 +1,34 @@
-"""The board application: passgate's JSON API, the posts API and the HTML pages."""
+"""The board application: passgate's JSON API, the posts API and the HTML pages.
 
-from __future__ import annotations
+It is built like any application that installs passgate, from public names only.
+"""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from passgate.board.api import build_posts_router
-from passgate.board.pages import build_pages
-from passgate.board.posts import PostRepository
-from passgate.config import Settings
-from passgate.web.app import Passgate
+from passgate import Passgate, __version__
+from passgate.board import api, pages
+from passgate.board.site import Board
 
 
-def create_app(settings: Settings) -> FastAPI:
-    pg = Passgate(settings)
-    app = FastAPI(
-        title="passgate community board", version=_version(), lifespan=pg.lifespan,
-        docs_url=None, redoc_url=None,
-    )
-    posts = PostRepository(pg.deployment.engine)
+def create_app(pg: Passgate) -> FastAPI:
+    board = Board.of(pg)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        async with pg.lifespan():
+            await board.posts.create_schema()
+            yield
+
+    app = FastAPI(title="passgate community board", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     pg.install(app)
-    app.include_router(build_posts_router(pg, posts), prefix="/api")
-    app.include_router(build_pages(pg, posts))
+    app.router.routes.extend(e.route(board, prefix="/api", tags=["board"]) for e in api.ENDPOINTS)
+    app.router.routes.extend(e.route(board, documented=False) for e in pages.ENDPOINTS)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.state.passgate = pg
     return app
-
-
-def _version() -> str:
-    from passgate import __version__
-
-    return __version__

@@ -1,25 +1,31 @@
-"""Posts in the relational database."""
+"""Posts in the relational database, in the board's own tables.
+
+Authors are named through the deployment's user repository, not by a join: the board owns its
+tables, passgate (or the application) owns the users.  A post whose author is gone shows no author.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Column, Float, ForeignKey, Integer, String, Table, Text, delete, insert, select
+from sqlalchemy import Column, Float, Integer, MetaData, Select, String, Table, Text, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from passgate.db import metadata
-from passgate.errors import StoreUnavailable, ValidationFailed
-from passgate.identity.users import users
+from passgate import StoreUnavailable, UserRepository, ValidationFailed
+
+#: The board's tables, created only where the board runs.
+schema = MetaData()
 
 posts = Table(
     "posts",
-    metadata,
+    schema,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("id", String(32), nullable=False, unique=True),
-    Column("author_id", String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("author_id", String(32), nullable=True, index=True),
     Column("title", String(800), nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
@@ -28,7 +34,7 @@ posts = Table(
 #: What a deleted post leaves: its id and place, so that a page cursor naming it still works.
 deleted_posts = Table(
     "deleted_posts",
-    metadata,
+    schema,
     Column("id", String(32), primary_key=True),
     Column("seq", Integer, nullable=False),
 )
@@ -57,11 +63,13 @@ def check_post(title: str, body: str) -> tuple[str, str]:
 
 
 class PostRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._query = select(
-            posts.c.id, posts.c.title, posts.c.body, posts.c.author_id, users.c.username, posts.c.created_at
-        ).select_from(posts.outerjoin(users, posts.c.author_id == users.c.id))
+    def __init__(self, engine: AsyncEngine, users: UserRepository) -> None:
+        self._engine, self._users = engine, users
+        self._query = select(posts.c.id, posts.c.title, posts.c.body, posts.c.author_id, posts.c.created_at)
+
+    async def create_schema(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(schema.create_all, checkfirst=True)
 
     async def create(self, author_id: str, title: str, body: str) -> Post:
         title, body = check_post(title, body)
@@ -104,13 +112,20 @@ class PostRepository:
         except SQLAlchemyError as exc:
             raise StoreUnavailable("the database failed") from exc
 
-    async def _rows(self, query: object) -> list[Post]:
+    async def _rows(self, query: Select[Any]) -> list[Post]:
         try:
             async with self._engine.connect() as conn:
-                rows = (await conn.execute(query)).all()  # type: ignore[call-overload]
+                rows = (await conn.execute(query)).all()
         except SQLAlchemyError as exc:
             raise StoreUnavailable("the database failed") from exc
-        return [Post(r.id, r.title, r.body, r.author_id, r.username, r.created_at) for r in rows]
+        names = await self._authors({r.author_id for r in rows if r.author_id})
+        return [Post(r.id, r.title, r.body, r.author_id if r.author_id in names else None, names.get(r.author_id),
+                     r.created_at) for r in rows]
+
+    async def _authors(self, ids: set[str]) -> dict[str, str]:
+        """The names of the authors that still have an account."""
+        users = [await self._users.get(author) for author in sorted(ids)]
+        return {user.id: user.username for user in users if user is not None}
 
     async def delete(self, post_id: str) -> None:
         try:

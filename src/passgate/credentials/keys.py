@@ -37,9 +37,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passgate.config import Algorithm
-from passgate.credentials.secrets import new_id
-from passgate.db import metadata
+from passgate.credentials.schema import schema
 from passgate.errors import ConfigError, NotFound
+from passgate.ids import new_id
 
 __all__ = ["ROTATION_LEEWAY", "KeyRepository", "KeyRing", "SigningKey", "derive_secret", "load_secret",
            "new_signing_key", "signing_keys"]  # fmt: skip
@@ -56,7 +56,7 @@ _Listing: TypeAlias = "builtins.list[dict[str, Any]]"
 
 signing_keys = Table(
     "signing_keys",
-    metadata,
+    schema,
     Column("kid", String(16), primary_key=True),
     Column("alg", String(8), nullable=False),
     Column("seq", Integer, nullable=False),  # 1, 2, ... per alg: orders keys, makes creation race-safe

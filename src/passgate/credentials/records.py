@@ -34,6 +34,9 @@ class RefreshEntry:
 
 @dataclass(frozen=True)
 class Login:
+    """One login, behind a session cookie (``kind == "cookie"``) or a token pair (``"token"``), as the
+    device list shows it.  Times are seconds since the epoch."""
+
     id: str
     user_id: str
     username: str

@@ -19,17 +19,6 @@ _ID = r"[A-Za-z0-9_-]{8,32}"
 _SPLIT = re.compile(rf"^({_ID})\.({_ID})\.([A-Za-z0-9_-]{{43}})$")
 
 
-def new_id(nbytes: int = 16) -> str:
-    """A public, unguessable id of ``nbytes`` random bytes, base64url.
-
-    Drawn again when it would start with ``-``, so that an administrator can pass it to the CLI
-    as it is printed, without its being read as an option (this costs 0.02 bits).
-    """
-    while (value := secrets.token_urlsafe(nbytes)).startswith("-"):
-        pass
-    return value
-
-
 def new_secret() -> str:
     """256 random bits, base64url."""
     return secrets.token_urlsafe(32)

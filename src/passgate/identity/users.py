@@ -6,18 +6,20 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Column, Float, String, Table, Text, delete, insert, select, update
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from passgate.credentials.secrets import new_id
-from passgate.db import metadata
 from passgate.errors import StoreUnavailable, UsernameTaken
 from passgate.identity.names import username_key
+from passgate.ids import new_id
+
+#: The identity part's tables: only the default user repository's, created only when it is used.
+schema = MetaData()
 
 users = Table(
     "users",
-    metadata,
+    schema,
     Column("id", String(32), primary_key=True),
     Column("username", String(128), nullable=False),
     Column("username_key", String(256), nullable=False, unique=True),

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from passgate.errors import TokenInvalid, ValidationFailed
+from passgate.errors import MalformedRequest, TokenInvalid
+from passgate.transports.base import RequestHead
 
 #: Longer than any token passgate issues, with room; anything larger is refused unparsed.
 MAX_TOKEN = 4096
+REALM = "passgate"
 
 
 class BearerTransport:
     scheme = "Bearer"
 
-    def read(self, values: Sequence[str]) -> str | None:
-        """The token from the ``Authorization`` header values, None when there is none.
+    def read(self, head: RequestHead) -> str | None:
+        """The token from the ``Authorization`` header, None when there is none.
 
         More than one header is a malformed request; another scheme or a malformed token is
         an invalid credential (the request is still judged by this header alone).
         """
+        values = head.authorization
         if not values:
             return None
         if len(values) > 1:
-            raise ValidationFailed("more than one Authorization header", status=400)
+            raise MalformedRequest("more than one Authorization header")
         scheme, _, token = values[0].strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer":
@@ -35,7 +36,7 @@ class BearerTransport:
 
     def challenge(self, error: str | None = None, description: str | None = None) -> str:
         """A ``WWW-Authenticate`` value (RFC 6750 §3)."""
-        parts = ['realm="passgate"']
+        parts = [f'realm="{REALM}"']
         if error:
             parts.append(f'error="{error}"')
         if description:

@@ -7,15 +7,15 @@ Cookie callers must prove unsafe requests with the CSRF token and, when sent, a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 from starlette.requests import Request
 from starlette.types import Scope
 
-from passgate.credentials.manager import LoginManager
-from passgate.credentials.records import Login
+from passgate.credentials.records import Kind, Login
+from passgate.credentials.verifier import Verifier
 from passgate.errors import AuthError, CsrfFailed
-from passgate.transports import BearerTransport, CookieTransport
+from passgate.transports import BearerTransport, CookieTransport, read_head
+from passgate.web.csrf import SessionCsrf
 from passgate.web.middleware import UNSAFE, site_origin
 
 _RESOLVED = "passgate.caller"
@@ -31,24 +31,24 @@ class Caller:
     and a frozen dataclass's ``__init__`` costs four times as much.
     """
 
-    __slots__ = ("_csrf", "auth", "login", "user_id", "username")
+    __slots__ = ("_csrf", "kind", "login", "user_id", "username")
 
     def __init__(
-        self, user_id: str, username: str, auth: Literal["session", "token"], login: Login,
-        csrf: Callable[[Login], str] | None = None,
+        self, user_id: str, username: str, kind: Kind, login: Login, csrf: Callable[[Login], str] | None = None,
     ) -> None:
         self.user_id = user_id
         self.username = username
-        #: ``"session"`` (cookie) or ``"token"`` (bearer).
-        self.auth = auth
+        #: How the caller logged in: ``"cookie"`` (a session) or ``"token"`` (a bearer token).
+        self.kind: Kind = kind
+        #: The login record behind the credential (as :meth:`Passgate.logins` lists them).
         self.login = login
         self._csrf = csrf
 
     def __repr__(self) -> str:
-        return f"Caller(user_id={self.user_id!r}, username={self.username!r}, auth={self.auth!r})"
+        return f"Caller(user_id={self.user_id!r}, username={self.username!r}, kind={self.kind!r})"
 
     def with_username(self, username: str) -> Caller:
-        return Caller(self.user_id, username, self.auth, self.login, self._csrf)
+        return Caller(self.user_id, username, self.kind, self.login, self._csrf)
 
     @property
     def session_id(self) -> str:
@@ -63,25 +63,18 @@ class Caller:
 
 class Authenticator:
     def __init__(
-        self, manager: LoginManager, *, cookie: CookieTransport, bearer: BearerTransport,
+        self, verifier: Verifier, *, cookie: CookieTransport, bearer: BearerTransport, csrf: SessionCsrf,
         public_url: str | None,
     ) -> None:
-        self.manager, self.cookie, self.bearer, self.public_url = manager, cookie, bearer, public_url
-        self._csrf_of = manager.csrf_token  # bound once: a session caller is built on every cookie request
+        self.verifier, self.cookie, self.bearer, self.csrf = verifier, cookie, bearer, csrf
+        self.public_url = public_url
+        self._csrf_of = csrf.token  # bound once: a session caller is built on every cookie request
 
     def _credentials(self, scope: Scope) -> tuple[str | None, str | None]:
-        """The bearer token and the session cookie the request sends, in one pass over the raw
-        headers (this runs on every authenticated request)."""
-        authorization: list[str] = []
-        cookie_header = ""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization.append(value.decode("latin-1"))
-            elif name == b"cookie":
-                text = value.decode("latin-1")
-                cookie_header = f"{cookie_header}; {text}" if cookie_header else text
-        token = self.bearer.read(authorization)
-        return token, (self.cookie.read(cookie_header) if token is None else None)
+        """The bearer token, or else the session cookie, that the request sends."""
+        head = read_head(scope)
+        token = self.bearer.read(head)
+        return token, (self.cookie.read(head) if token is None else None)
 
     def known(self, scope: Scope) -> Caller | None:
         """The caller if it is settled without waiting: resolved earlier in this request, or a
@@ -92,10 +85,10 @@ class Authenticator:
         token, cookie = self._credentials(scope)
         caller = None
         if token is not None:
-            login = self.manager.bearer_now(token)
+            login = self.verifier.bearer_now(token)
             caller = None if login is None else Caller(login.user_id, login.username, "token", login)
         elif cookie is not None:
-            login = self.manager.session_now(cookie)
+            login = self.verifier.cookie_now(cookie)
             caller = None if login is None else self.session_caller(login)
         # In the scope itself: Starlette's request.state costs µs per look.
         scope[_RESOLVED] = _UNSETTLED if caller is None else (caller, None)
@@ -104,14 +97,14 @@ class Authenticator:
     async def _resolve(self, scope: Scope) -> Caller | None:
         token, cookie = self._credentials(scope)
         if token is not None:
-            login = await self.manager.bearer(token)
+            login = await self.verifier.bearer(token)
             return Caller(login.user_id, login.username, "token", login)
         if cookie is None:
             return None
-        return self.session_caller(await self.manager.session(cookie))
+        return self.session_caller(await self.verifier.cookie(cookie))
 
     def session_caller(self, login: Login) -> Caller:
-        return Caller(login.user_id, login.username, "session", login, self._csrf_of)
+        return Caller(login.user_id, login.username, "cookie", login, self._csrf_of)
 
     async def caller(self, request: Request, *, required: bool) -> Caller | None:
         """The caller, resolved once per request; AuthError when required and absent."""
@@ -130,11 +123,11 @@ class Authenticator:
 
     def check_csrf(self, request: Request, caller: Caller, form_token: str | None = None) -> None:
         """For cookie callers' unsafe requests: the session's CSRF token and a same-site Origin."""
-        if caller.auth != "session" or request.scope["method"] not in UNSAFE:
+        if caller.kind != "cookie" or request.scope["method"] not in UNSAFE:
             return
-        token = request.headers.get("x-csrf-token") or form_token
-        if not self.manager.check_csrf(caller.login, token):
+        head = read_head(request.scope)
+        if not self.csrf.check(caller.login, head.csrf_token or form_token):
             raise CsrfFailed("missing or wrong CSRF token")
-        origin = request.headers.get("origin")
+        origin = head.origin
         if origin is not None and origin.lower().rstrip("/") != site_origin(request.scope, self.public_url):
             raise CsrfFailed("cross-site request refused")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
-from passgate.errors import UnsupportedMediaType, ValidationFailed
+from passgate.errors import MalformedRequest, UnsupportedMediaType, ValidationFailed
 from passgate.web.problems import describe
 
 M = TypeVar("M", bound=BaseModel)
@@ -59,7 +59,7 @@ async def form_fields(request: Request) -> FormData:
     """
     form = await request.form()
     if not all(_text(value) for value in form.values() if isinstance(value, str)):
-        raise ValidationFailed("a form field is not valid Unicode text", status=400)
+        raise MalformedRequest("a form field is not valid Unicode text")
     return form
 
 
@@ -78,9 +78,9 @@ async def json_object(request: Request) -> dict[str, Any]:
             raise ValueError("nested too deeply")
         data = json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("the body is not valid JSON", status=400) from exc
+        raise MalformedRequest("the body is not valid JSON") from exc
     if not _text(json.dumps(data, ensure_ascii=False)):  # in any key or value
-        raise ValidationFailed("a string in the body holds a lone surrogate (RFC 7493)", status=400)
+        raise MalformedRequest("a string in the body holds a lone surrogate (RFC 7493)")
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object")
     return data
@@ -94,4 +94,6 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
 
 
 async def read(request: Request, model: type[M]) -> M:
+    """The JSON body as ``model`` (a :class:`~passgate.web.schemas.Body`), strictly: 415 for another
+    media type, 400 for malformed JSON, 422 for a body that is not an object or breaks the model."""
     return parse(model, await json_object(request))

@@ -10,8 +10,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from passgate.errors import CsrfFailed, PassgateError, PayloadTooLarge, ValidationFailed
+from passgate.errors import CsrfFailed, MalformedRequest, PassgateError, PayloadTooLarge
 from passgate.identity.passwords import client_departure
+from passgate.transports import read_head
 from passgate.web.problems import from_error, problem
 
 MAX_BODY = 64 * 1024
@@ -56,17 +57,6 @@ class _Departure:
         return sending
 
 
-def _head(scope: Scope) -> tuple[bytes | None, int]:
-    """The Content-Length value, and how many Authorization headers, in one pass over the head."""
-    length, authorizations = None, 0
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            length = value
-        elif name == b"authorization":
-            authorizations += 1
-    return length, authorizations
-
-
 class RequestGuardMiddleware:
     """What every request passes before any route: at most one ``Authorization`` header (400), and
     a body within ``limit`` bytes, by its Content-Length or as it streams in (413).
@@ -81,10 +71,10 @@ class RequestGuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length, authorizations = _head(scope)
-        if authorizations > 1:
-            return await _reject(ValidationFailed("more than one Authorization header", status=400),
-                                 scope, receive, send)  # fmt: skip
+        head = read_head(scope)
+        length = head.content_length
+        if len(head.authorization) > 1:
+            return await _reject(MalformedRequest("more than one Authorization header"), scope, receive, send)
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _reject(PayloadTooLarge(f"the body is over {self.limit} bytes"), scope, receive, send)
         seen = 0
@@ -134,9 +124,9 @@ class OriginGuardMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE:
-            headers = Headers(scope=scope)
-            origin = headers.get("origin")
-            if origin is not None and "authorization" not in headers and not self._allowed(origin, scope):
+            head = read_head(scope)
+            origin = head.origin
+            if origin is not None and not head.authorization and not self._allowed(origin, scope):
                 return await _reject(CsrfFailed("cross-site request refused"), scope, receive, send)
         await self.app(scope, receive, send)
 

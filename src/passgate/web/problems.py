@@ -1,4 +1,7 @@
-"""RFC 9457 problem+json for every error, with the contract's stable codes."""
+"""RFC 9457 problem+json for every error, with the contract's stable codes.
+
+The HTTP status of each of passgate's errors is decided here, and only here (:func:`http_status`).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +18,20 @@ from starlette.routing import Match
 from passgate.errors import (
     AuthError,
     ClientGone,
+    CsrfFailed,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
     PassgateError,
+    PayloadTooLarge,
     RateLimited,
+    RequestError,
     StoreUnavailable,
     TokenExpired,
     TokenInvalid,
+    UnsupportedMediaType,
+    UsernameTaken,
+    WrongPassword,
 )
 
 log = logging.getLogger("passgate.web")
@@ -36,6 +48,22 @@ _BY_STATUS = {
     422: ("validation_failed", "Validation failed"),
 }
 CHALLENGE = 'Bearer realm="passgate"'
+
+#: By the most specific class in an error's MRO; anything else is a 500.
+_STATUS: dict[type[PassgateError], int] = {
+    ClientGone: 499, AuthError: 401, WrongPassword: 403, CsrfFailed: 403, Forbidden: 403, NotFound: 404,
+    UsernameTaken: 409, RateLimited: 429, StoreUnavailable: 503, RequestError: 422, MalformedRequest: 400,
+    PayloadTooLarge: 413, UnsupportedMediaType: 415,
+}
+
+
+def http_status(exc: PassgateError) -> int:
+    """The HTTP status that answers ``exc``."""
+    for kind in type(exc).__mro__:
+        status = _STATUS.get(kind)
+        if status is not None:
+            return status
+    return 500
 
 
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
@@ -56,7 +84,7 @@ def from_error(exc: PassgateError) -> Response:
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
-    return problem(exc.status, exc.code, exc.title, exc.detail, headers)
+    return problem(http_status(exc), exc.code, exc.title, exc.detail, headers)
 
 
 async def _passgate_error(_: Request, exc: Exception) -> Response:

@@ -10,11 +10,15 @@ handlers still apply (Starlette's ``request_response`` wraps every route with th
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -56,3 +60,39 @@ class EncodedResponse(Response):
         self.background = None
         self.body = encoded.body
         self.raw_headers = list(encoded.headers)
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body that the route reads itself."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A module-level handler ``async def handler(owner, request, ...)`` and where it is served.
+
+    :meth:`route` binds it to its owner (the :class:`~passgate.web.gate.Gate`, or the board), so that
+    handlers stay plain functions grouped by topic.  Their modules keep annotations evaluated
+    (no ``from __future__ import annotations``): FastAPI reads them from the bound signature.
+    """
+
+    path: str
+    handler: Callable[..., Coroutine[Any, Any, Any]]
+    methods: Sequence[str] = ("GET",)
+    status_code: int | None = None
+    #: The JSON body the handler reads itself, for the OpenAPI document.
+    body: type[BaseModel] | None = None
+    #: Served as a :class:`BareRoute` (the handler takes the request alone and returns a Response).
+    bare: bool = False
+    include_in_schema: bool = True
+
+    def route(self, owner: object, *, prefix: str = "", tags: Sequence[str] = (), documented: bool = True) -> APIRoute:
+        """The route that serves this endpoint for ``owner`` (``documented=False``: not in the OpenAPI document)."""
+        kind = BareRoute if self.bare else APIRoute
+        return kind(
+            prefix + self.path, functools.partial(self.handler, owner), methods=list(self.methods),
+            name=self.handler.__name__, description=inspect.cleandoc(self.handler.__doc__ or ""),
+            status_code=self.status_code, tags=list(tags),
+            openapi_extra=_body_schema(self.body) if self.body else None,
+            include_in_schema=self.include_in_schema and documented,
+        )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 
 class Body(BaseModel):
+    """The base of a JSON request body: unknown members are ignored, and no error echoes what was sent."""
+
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
 
@@ -27,8 +27,3 @@ class PasswordChange(Body):
 
 class PasswordConfirm(Body):
     password: str
-
-
-def documented(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` describing a JSON body that the route reads itself."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}

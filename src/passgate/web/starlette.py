@@ -12,7 +12,7 @@ or None) into ``scope["user"]``, so ``request.user`` and ``request.state.user`` 
 
     from passgate import Passgate, PassgateMiddleware, requires_user
 
-    auth = Passgate()
+    auth = Passgate.from_env()
 
     @requires_user
     async def hello(request: Request) -> Response:
@@ -41,8 +41,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passgate.errors import AuthError, ConfigError, PassgateError
-from passgate.web.app import Passgate
 from passgate.web.auth import Caller
+from passgate.web.gate import Gate
 from passgate.web.problems import from_error
 
 #: A Starlette endpoint: takes the request, answers a response.
@@ -59,7 +59,7 @@ class PassgateMiddleware:
     Other scopes (``websocket``, ``lifespan``) pass through untouched.
     """
 
-    def __init__(self, app: ASGIApp, *, passgate: Passgate) -> None:
+    def __init__(self, app: ASGIApp, *, passgate: Gate) -> None:
         self.app = app
         self.passgate = passgate
 

@@ -1,0 +1,73 @@
+"""What every page of the board shares: the deployment, the posts, the templates, and how a page
+answers (rendered with the viewer and a form token, or a redirect)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from passgate import Caller, Passgate, StoreUnavailable
+from passgate.board.posts import PostRepository
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.filters["when"] = lambda epoch: datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return templates
+
+
+@dataclass
+class Board:
+    pg: Passgate
+    posts: PostRepository
+    templates: Jinja2Templates
+
+    @classmethod
+    def of(cls, pg: Passgate) -> "Board":
+        return cls(pg, PostRepository(pg.database, pg.users), _templates())
+
+    async def viewer(self, request: Request) -> Caller | None:
+        """Who is looking, for the page header (None while the store is down)."""
+        try:
+            return await self.pg.optional_user(request)
+        except StoreUnavailable:
+            return None
+
+    async def form_caller(self, request: Request, form: FormData) -> Caller:
+        """The caller of a form post, its CSRF token checked."""
+        return await self.pg.caller(request, form_token=field(form, "csrf_token"))
+
+    def render(self, request: Request, name: str, caller: Caller | None, status: int = 200,
+               **context: Any) -> Response:
+        cookie = None
+        if caller is None:
+            context["form_token"], cookie = self.pg.form_tokens.issue(request)
+        response = self.templates.TemplateResponse(
+            request, name, {"user": caller, **context}, status_code=status, headers={"Cache-Control": "no-store"}
+        )
+        if cookie:
+            response.headers.append("Set-Cookie", cookie)
+        return response
+
+
+def redirect(to: str, *cookies: str) -> Response:
+    response = RedirectResponse(to, status_code=303)
+    for cookie in cookies:
+        response.headers.append("Set-Cookie", cookie)
+    return response
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"

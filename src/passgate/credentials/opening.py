@@ -1,0 +1,70 @@
+"""Opening a login: its lifetimes by kind, who opened it, and the cap on a user's live logins."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from passgate import audit
+from passgate.credentials.logins import LoginRepository
+from passgate.credentials.records import Kind, Login, RefreshEntry, compact_user_agent
+from passgate.ids import new_id
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How long logins live (seconds), and how many one user may hold (0: no cap)."""
+
+    session_idle: float = 30 * 60
+    session_absolute: float = 12 * 3600
+    refresh_idle: float = 14 * 86400
+    refresh_absolute: float = 30 * 86400
+    max_logins: int = 0
+
+    def lifetimes(self, kind: Kind) -> tuple[float, float]:
+        """The idle and absolute lifetimes of a login of this kind."""
+        if kind == "cookie":
+            return self.session_idle, self.session_absolute
+        return self.refresh_idle, self.refresh_absolute
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who is logging in, as the device list shows it."""
+
+    user_agent: str = ""
+    ip: str = ""
+
+
+class LoginOpener:
+    """Writes new login records; past ``max_logins``, the user's oldest logins are revoked."""
+
+    def __init__(self, logins: LoginRepository, policy: LoginPolicy, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._logins, self.policy, self._clock = logins, policy, clock
+
+    async def open(
+        self, user_id: str, username: str, kind: Kind, client: Client, *,
+        secret_digest: bytes = b"", refresh: tuple[RefreshEntry, ...] = (),
+    ) -> Login:
+        now = self._clock()
+        idle, absolute = self.policy.lifetimes(kind)
+        login = Login(
+            id=new_id(), user_id=user_id, username=username, kind=kind, created_at=now, last_seen_at=now,
+            expires_at=now + absolute, idle_ttl=idle, user_agent=compact_user_agent(client.user_agent), ip=client.ip,
+            secret_digest=secret_digest, refresh=refresh,
+        )
+        await self._logins.add(login)
+        await self._enforce_cap(user_id, login.id)
+        return login
+
+    async def _enforce_cap(self, user_id: str, newest: str) -> None:
+        cap = self.policy.max_logins
+        if not cap:
+            return
+        live = [login for login in await self._logins.list(user_id) if login.id != newest]
+        excess = live[: max(0, len(live) + 1 - cap)]
+        if excess:
+            count = await self._logins.revoke(user_id, [login.id for login in excess])
+            audit.event("login_evicted", user_id=user_id, revoked=count)

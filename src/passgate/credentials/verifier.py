@@ -1,0 +1,110 @@
+"""From a credential to its live login, as fast as this node can vouch for it.
+
+The verifier owns the node's two recognition caches and the outage policy:
+
+* access tokens whose signature and claims checked out, recognised again by one SHA-256;
+* session cookies whose secret matched their login's digest (a cookie login's secret never
+  changes), recognised the same way.
+
+The ``*_now`` methods answer without an await when the caches and the login cache
+(:meth:`LoginRepository.cached`) settle the question, and None when they cannot; the async
+methods then take the long way.  A key rotation clears the token cache (:meth:`keys_changed`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.logins import LoginRepository
+from passgate.credentials.records import Login
+from passgate.credentials.signing import Signing
+from passgate.credentials.tokens import AccessClaims, VerifiedTokenCache
+from passgate.errors import SessionRevoked, StoreUnavailable
+
+Outage = Literal["grace", "closed"]
+
+
+class Verifier:
+    def __init__(
+        self, logins: LoginRepository, cookies: CookieLogins, signing: Signing, *, outage: Outage = "grace",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._logins, self._cookies, self._signing = logins, cookies, signing
+        self.outage = outage
+        self.tokens = VerifiedTokenCache(clock=clock)
+        self.cookies = VerifiedTokenCache(clock=clock)
+        self._clock = clock
+        signing.on_rotation(self.keys_changed)
+
+    def keys_changed(self) -> None:
+        """Another key ring took over: every token is checked against it again."""
+        self.tokens.clear()
+
+    # -- cookies ---------------------------------------------------------------------
+
+    def cookie_now(self, cookie: str) -> Login | None:
+        """The cookie's login if the caches vouch for it at once (its secret matched before, the
+        login is cached and trusted, and no touch is due); None means ask :meth:`cookie`."""
+        known = self.cookies.get(cookie)
+        if known is None:
+            return None
+        now = self._clock()
+        login = self._logins.cached(known.sub, known.sid, now)
+        if login is None or login.kind != "cookie" or self._cookies.touch_due(login, now):
+            return None
+        return login
+
+    async def cookie(self, cookie: str) -> Login:
+        """The live cookie login, its idle expiry slid forward; SessionRevoked otherwise."""
+        login = await self._cookies.find(cookie)
+        if login is None:
+            known = self.cookies.get(cookie)
+            if known is not None:
+                self.cookies.discard_sid(known.sid)
+            raise SessionRevoked("the session has ended or was never valid")
+        self.cookies.put(cookie, AccessClaims(
+            sub=login.user_id, sid=login.id, jti="", iat=int(login.created_at), exp=int(login.expires_at)
+        ))
+        return await self._cookies.touch(login)
+
+    # -- access tokens ---------------------------------------------------------------
+
+    def bearer_now(self, token: str) -> Login | None:
+        """The token's login if the caches vouch for it at once; None means ask :meth:`bearer`."""
+        claims = self.tokens.get(token)
+        login = self._logins.cached(claims.sub, claims.sid, self._clock()) if claims is not None else None
+        return login if login is not None and login.kind == "token" else None
+
+    async def bearer(self, token: str) -> Login:
+        """The live login behind an access token; under ``--outage grace`` the signature alone
+        vouches for it while the store is down, unless this node saw it revoked."""
+        claims = self.tokens.get(token)
+        if claims is None:
+            claims = self._signing.codec.verify(self._signing.ring, token)
+            self.tokens.put(token, claims)
+        try:
+            login = await self._logins.get(claims.sub, claims.sid)
+        except StoreUnavailable as exc:
+            return self._during_outage(claims, exc)
+        if login is None or login.kind != "token":
+            self.tokens.discard_sid(claims.sid)
+            raise SessionRevoked("the login has ended")
+        return login
+
+    def _during_outage(self, claims: AccessClaims, outage: StoreUnavailable) -> Login:
+        if self._logins.known_revoked(claims.sid):
+            raise SessionRevoked("the login has ended") from None
+        if self.outage == "closed":
+            raise outage
+        return self._logins.last_known(claims.sub, claims.sid) or _provisional(claims.sub, claims.sid)
+
+
+def _provisional(user_id: str, login_id: str) -> Login:
+    """A stand-in record for a token that outlives a store outage (username filled in by the caller)."""
+    return Login(
+        id=login_id, user_id=user_id, username="", kind="token", created_at=0, last_seen_at=0,
+        expires_at=0, idle_ttl=0, user_agent="", ip="",
+    )

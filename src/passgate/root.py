@@ -1,0 +1,174 @@
+"""The composition root: the one place where settings become backends and services.
+
+``passgate serve``, the admin commands and :class:`Passgate` all build a deployment here:
+:func:`open_engine` and :func:`open_store` choose the database and the store by URL, :func:`build`
+wires every service, and :class:`Passgate` is the web face (:class:`~passgate.web.gate.Gate`) of
+what it built.  Nothing below this module picks a backend or reads a setting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from passgate.accounts import Accounts
+from passgate.config import Settings, load_settings
+from passgate.credentials import schema as credentials_schema
+from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.keys import KeyRepository, load_secret
+from passgate.credentials.logins import LoginRepository
+from passgate.credentials.opening import LoginOpener, LoginPolicy
+from passgate.credentials.ratelimit import LoginLimiter
+from passgate.credentials.refresh import TokenLogins
+from passgate.credentials.signing import Signing
+from passgate.credentials.verifier import Verifier
+from passgate.deployment import Deployment, TokenOptions
+from passgate.errors import ConfigError
+from passgate.identity import users as identity_schema
+from passgate.identity.passwords import HashPolicy, PasswordHasher
+from passgate.identity.users import SqlUserRepository, UserRepository
+from passgate.stores.base import Store
+from passgate.stores.memory import MemoryStore
+from passgate.stores.sqlite import SqliteStore
+from passgate.web.gate import Gate, WebOptions
+
+__all__ = ["Passgate", "build", "open_engine", "open_store", "web_options"]
+
+#: The extra that brings each optional driver.
+_EXTRAS = {"redis": "redis", "asyncpg": "postgres"}
+
+
+def _require(module: str, what: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        extra = _EXTRAS[module]
+        raise ConfigError(f"{what} needs the {extra!r} extra: pip install 'passgate[{extra}]'") from None
+
+
+def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
+    """``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB`` or ``redis+cluster://HOST:PORT,…``."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        return MemoryStore(clock=clock)
+    if scheme == "sqlite":
+        path = url.removeprefix("sqlite://")
+        if not path.startswith("/") or path == "/":
+            raise ConfigError(f"a SQLite store needs an absolute path: sqlite:///PATH, not {url!r}")
+        return SqliteStore(path, clock=clock)
+    if scheme in ("redis", "rediss"):
+        _require("redis", "a Redis store")
+        from passgate.stores.redis import RedisStore
+
+        return RedisStore.from_url(url)
+    if scheme == "redis+cluster":
+        _require("redis", "a Redis Cluster store")
+        from passgate.stores.redis_cluster import RedisClusterStore
+
+        return RedisClusterStore.from_url(url)
+    raise ConfigError(f"unknown store URL scheme {scheme!r}")
+
+
+def open_engine(url: str) -> AsyncEngine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"not a database URL: {url.split('@')[-1]!r}") from exc
+    if parsed.drivername == "sqlite+aiosqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, connect_args={"timeout": 15})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql+asyncpg":
+        _require("asyncpg", "a PostgreSQL database")
+        return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
+    raise ConfigError(f"unsupported database driver {parsed.drivername!r}; use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def _token_options(settings: Settings) -> TokenOptions:
+    given = settings.issuer
+    proposed = given or settings.public_url or f"http://{settings.host}:{settings.port}"
+    return TokenOptions(alg=settings.jwt_alg, audience=settings.audience, access_ttl=settings.access_ttl,
+                        issuer=proposed, issuer_given=given is not None)
+
+
+def _login_policy(settings: Settings) -> LoginPolicy:
+    return LoginPolicy(settings.session_idle, settings.session_absolute, settings.refresh_idle,
+                       settings.refresh_absolute, settings.max_logins)
+
+
+def build(settings: Settings, *, users: UserRepository | None = None,
+          clock: Callable[[], float] = time.time) -> Deployment:
+    """Every service of the deployment that ``settings`` describe (not started).
+
+    ``users`` keeps the accounts in the application's own model; the default is passgate's ``users`` table.
+    """
+    engine = open_engine(settings.resolved_database_url)
+    store = open_store(settings.resolved_store)
+    secret = load_secret(settings.data_dir, settings.secret.get_secret_value() if settings.secret else None)
+    hasher = PasswordHasher(HashPolicy(settings.password_time_cost, settings.password_memory_kib,
+                                       settings.password_parallelism))
+    logins = LoginRepository(store, clock=clock, revoked_retention=settings.access_ttl + 60)
+    opener = LoginOpener(logins, _login_policy(settings), clock=clock)
+    signing = Signing()
+    cookies = CookieLogins(logins, opener, clock=clock)
+    limiter = LoginLimiter(store, limit=settings.login_limit[0], window=settings.login_limit[1])
+    accounts_users = users or SqlUserRepository(engine, clock=clock)
+    schemas = (credentials_schema.schema,) if users else (credentials_schema.schema, identity_schema.schema)
+    return Deployment(
+        engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,
+        keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
+        tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock),
+        verifier=Verifier(logins, cookies, signing, outage=settings.outage, clock=clock),
+        limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins),
+        token_options=_token_options(settings), schemas=schemas, clock=clock,
+    )
+
+
+def web_options(settings: Settings) -> WebOptions:
+    return WebOptions(insecure_cookies=settings.insecure_cookies, cookie_max_age=int(settings.session_absolute),
+                      public_url=settings.public_url, cors_origins=settings.cors_origins)
+
+
+class Passgate(Gate):
+    """One deployment's authentication, ready to install into an app.
+
+    ``Passgate()`` runs on the embedded defaults (SQLite in ``./passgate-data``);
+    :meth:`from_env` reads ``PASSGATE_*`` as ``passgate serve`` does, and :meth:`from_settings`
+    takes a :class:`~passgate.config.Settings`.  Nothing is global: two instances in one process are
+    independent.
+    """
+
+    def __init__(self, deployment: Deployment | None = None, options: WebOptions | None = None) -> None:
+        if deployment is None:
+            settings = load_settings(env=False)
+            deployment, options = build(settings), options or web_options(settings)
+        super().__init__(deployment, options or WebOptions())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, users: UserRepository | None = None) -> Passgate:
+        """The deployment that ``settings`` describe; ``users``: the application's own user repository."""
+        return cls(build(settings, users=users), web_options(settings))
+
+    @classmethod
+    def from_env(cls, *, users: UserRepository | None = None, **options: Any) -> Passgate:
+        """Keyword options (as ``passgate serve`` names them, with ``_``) over ``PASSGATE_*`` variables
+        over the defaults."""
+        return cls.from_settings(load_settings(**options), users=users)

@@ -1,0 +1,42 @@
+"""Accounts: register, change the password, delete the account."""
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from passgate.dates import iso
+from passgate.web import bodies
+from passgate.web.routing import Endpoint
+from passgate.web.schemas import Credentials, PasswordChange, PasswordConfirm
+
+if TYPE_CHECKING:
+    from passgate.web.gate import Gate
+
+
+async def register(gate: "Gate", request: Request) -> dict[str, Any]:
+    body = await bodies.read(request, Credentials)
+    user = await gate.register(body.username, body.password)
+    return {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
+
+
+async def change_password(gate: "Gate", request: Request) -> Response:
+    caller = await gate.caller(request)
+    body = await bodies.read(request, PasswordChange)
+    await gate.change_password(request, caller, body.current_password, body.new_password)
+    return Response(status_code=204)
+
+
+async def delete_account(gate: "Gate", request: Request) -> Response:
+    caller = await gate.caller(request)
+    body = await bodies.read(request, PasswordConfirm)
+    await gate.delete_account(request, caller, body.password)
+    headers = {"Set-Cookie": gate.clear_cookie()} if caller.kind == "cookie" else {}
+    return Response(status_code=204, headers=headers)
+
+
+ENDPOINTS = [
+    Endpoint("/users", register, ["POST"], status_code=201, body=Credentials),
+    Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange),
+    Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm),
+]

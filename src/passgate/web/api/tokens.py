@@ -1,0 +1,41 @@
+"""Token logins: a pair for a password, a new pair for a refresh token, revocation."""
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from passgate.errors import AuthError
+from passgate.web import bodies
+from passgate.web.api.views import no_store, token_body
+from passgate.web.routing import Endpoint
+from passgate.web.schemas import Credentials, RefreshRequest
+
+if TYPE_CHECKING:
+    from passgate.web.gate import Gate
+
+
+async def open_tokens(gate: "Gate", request: Request) -> Response:
+    body = await bodies.read(request, Credentials)
+    user = await gate.authenticate(request, body.username, body.password)
+    return no_store(JSONResponse(token_body(await gate.start_tokens(request, user))))
+
+
+async def refresh(gate: "Gate", request: Request) -> Response:
+    body = await bodies.read(request, RefreshRequest)
+    return no_store(JSONResponse(token_body(await gate.refresh(body.refresh_token))))
+
+
+async def revoke_token(gate: "Gate", request: Request) -> Response:
+    caller = await gate.caller(request)
+    if caller.kind != "token":
+        raise AuthError("send the bearer token to revoke")
+    await gate.end(caller.login)
+    return Response(status_code=204)
+
+
+ENDPOINTS = [
+    Endpoint("/token", open_tokens, ["POST"], body=Credentials),
+    Endpoint("/token/refresh", refresh, ["POST"], body=RefreshRequest),
+    Endpoint("/token/revoke", revoke_token, ["POST"], status_code=204),
+]

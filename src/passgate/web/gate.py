@@ -1,0 +1,241 @@
+"""The web face of a deployment: dependencies, the login flows for the API and HTML pages, and install.
+
+:class:`Gate` adapts the built services (a :class:`~passgate.deployment.Deployment`) to FastAPI and
+Starlette; :class:`passgate.Passgate` is a Gate with the constructors that build those services.
+Every flow here (log in, log out, list and end logins, change the password, delete the account)
+is the one that the JSON API, the board's pages and an application's own routes all call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from passgate.credentials.opening import Client
+from passgate.credentials.records import Login
+from passgate.credentials.refresh import TokenPair
+from passgate.deployment import Deployment
+from passgate.errors import AuthError, NotFound
+from passgate.identity.users import User, UserRepository
+from passgate.transports import BearerTransport, CookieTransport, read_head
+from passgate.web import problems
+from passgate.web.api import routes
+from passgate.web.auth import Authenticator, Caller
+from passgate.web.csrf import FormTokens, SessionCsrf
+from passgate.web.metrics import Metrics, MetricsMiddleware
+from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
+
+TOKEN_PATHS = ("/token", "/token/refresh")
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """How the deployment meets browsers: cookie flags, this site's address, CORS."""
+
+    insecure_cookies: bool = False
+    #: The session cookie's Max-Age (the absolute session lifetime), seconds.
+    cookie_max_age: int = 12 * 3600
+    public_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
+
+
+def client_of(request: Request) -> Client:
+    """The user agent and address of a request, as the device list shows them."""
+    return Client(request.headers.get("user-agent", "")[:200], ip_of(request))
+
+
+def ip_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+class Gate:
+    """One deployment's authentication, ready to install into an app.
+
+    Nothing is global: two instances in one process are independent.
+    """
+
+    def __init__(self, deployment: Deployment, options: WebOptions = WebOptions()) -> None:
+        self.deployment, self.options = deployment, options
+        self.cookie = CookieTransport(insecure=options.insecure_cookies, max_age=options.cookie_max_age)
+        self.bearer = BearerTransport()
+        #: The pre-session token of HTML forms shown to anonymous visitors (login, registration).
+        self.form_tokens = FormTokens(deployment.secret, insecure=options.insecure_cookies)
+        self.metrics = Metrics(hashes=deployment.hasher.counts)
+        self.authenticator = Authenticator(
+            deployment.verifier, cookie=self.cookie, bearer=self.bearer, csrf=SessionCsrf(deployment.secret),
+            public_url=options.public_url,
+        )
+
+    @property
+    def users(self) -> UserRepository:
+        """Where the deployment's users live."""
+        return self.deployment.users
+
+    @property
+    def database(self) -> AsyncEngine:
+        """The deployment's relational database (for an application's own tables beside passgate's)."""
+        return self.deployment.engine
+
+    # -- dependencies ----------------------------------------------------------------
+
+    async def current_user(self, request: Request) -> Caller:
+        """FastAPI dependency: the caller (cookie or bearer), or 401; checks CSRF for cookie callers."""
+        return await self.caller(request)
+
+    async def optional_user(self, request: Request) -> Caller | None:
+        """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
+        caller = await self.authenticator.caller(request, required=False)
+        try:
+            return None if caller is None else await self._with_username(caller)
+        except AuthError:
+            return None
+
+    async def caller(self, request: Request, *, form_token: str | None = None) -> Caller:
+        """The caller (cookie or bearer), or AuthError (401); checks CSRF for cookie callers.
+
+        ``form_token`` is the ``csrf_token`` field of an HTML form, for forms that cannot send ``X-CSRF-Token``.
+        """
+        # A login this node's caches vouch for is settled without a single await.
+        caller = self.authenticator.known(request.scope) or await self.authenticator.caller(request, required=True)
+        assert caller is not None
+        self.authenticator.check_csrf(request, caller, form_token)
+        return caller if caller.username else await self._with_username(caller)
+
+    async def _with_username(self, caller: Caller) -> Caller:
+        if caller.username:
+            return caller
+        # A token vouched for by its signature alone during a store outage: the name comes from the database.
+        user = await self.deployment.users.get(caller.user_id)
+        if user is None:
+            raise AuthError("the account is gone")
+        return caller.with_username(user.username)
+
+    # -- logging in and out ----------------------------------------------------------
+
+    async def register(self, username: str, password: str) -> User:
+        """A new account (409 ``username_taken``, 422 for a name or password the rules refuse)."""
+        return await self.deployment.accounts.register(username, password)
+
+    async def authenticate(self, request: Request, username: str, password: str) -> User:
+        """The user whose password this is, under the login limit; InvalidCredentials or RateLimited."""
+        return await self.deployment.accounts.authenticate(username, password, ip_of(request))
+
+    async def start_session(self, request: Request, user: User) -> tuple[Caller, str]:
+        """A new cookie login for ``user``, ending the session the request carried: the caller and
+        the ``Set-Cookie`` value that hands it to the browser."""
+        cookie = await self.deployment.cookies.open(
+            user.id, user.username, client_of(request), replacing=self.cookie.read(read_head(request.scope))
+        )
+        caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
+        return caller, self.cookie.set_header(cookie)
+
+    async def start_tokens(self, request: Request, user: User) -> TokenPair:
+        """A new token login for ``user``: a short access token and a rotating refresh token."""
+        return await self.deployment.tokens.open(user.id, user.username, client_of(request))
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login)."""
+        return await self.deployment.tokens.refresh(refresh_token)
+
+    async def end(self, login: Login) -> None:
+        """End one login, cookie or token, on every node."""
+        await self.deployment.logins.revoke(login.user_id, [login.id])
+
+    def clear_cookie(self) -> str:
+        """The ``Set-Cookie`` value that makes the browser forget its session."""
+        return self.cookie.clear_header()
+
+    # -- the caller's logins and account ---------------------------------------------
+
+    async def logins(self, caller: Caller) -> list[Login]:
+        """The caller's live logins, cookie and token, oldest first."""
+        return await self.deployment.logins.list(caller.user_id)
+
+    async def end_one(self, caller: Caller, login_id: str) -> Login:
+        """End one of the caller's logins by its id; NotFound when it is not theirs or not live."""
+        login = await self.deployment.logins.get(caller.user_id, login_id[:64], fresh=True)
+        if login is None:
+            raise NotFound("no such login")
+        await self.end(login)
+        return login
+
+    async def end_others(self, caller: Caller, *, including_this: bool = False) -> int:
+        """End every other login of the caller (or every one); the count ended."""
+        return await self.revoke_logins(caller.user_id, keep=None if including_this else caller.login.id)
+
+    async def revoke_logins(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every login of a user (all but ``keep``), cookie and token, on every node; the count ended.
+
+        For applications that keep their own users: call it when a password changes or an account goes.
+        """
+        return await self.deployment.logins.revoke_all(user_id, keep=keep)
+
+    async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> int:
+        """Set a new password (the current one checked under the login limit); every other login ends."""
+        return await self.deployment.accounts.change_password(
+            caller.user_id, current, new, keep=caller.login.id, ip=ip_of(request)
+        )
+
+    async def delete_account(self, request: Request, caller: Caller, password: str) -> int:
+        """Delete the caller's account (the password checked under the login limit) and every login of it."""
+        return await self.deployment.accounts.delete_confirmed(caller.user_id, password, ip_of(request))
+
+    # -- installing ------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
+        """Start the store listeners and key reloading with the app, stop them after."""
+        await self.deployment.start()
+        try:
+            yield
+        finally:
+            await self.deployment.stop()
+
+    def install(self, app: FastAPI, *, prefix: str = "/api") -> None:
+        """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards."""
+        # passgate's routes go to the front of the app's own list (not an included router, which
+        # matches each request twice), the hottest first: every route tried before the right one
+        # costs its match, ~3 µs in FastAPI.  A path and method the app already serves stays the app's.
+        taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
+        ours = [r for r in routes(self, prefix=prefix) if not {(r.path, m) for m in r.methods or ()} & taken]
+        app.router.routes[:0] = ours
+        problems.install(app)
+        self._add_guards(app, prefix)
+
+    def _add_guards(self, app: FastAPI, prefix: str) -> None:
+        options = self.options
+        app.add_middleware(OriginGuardMiddleware, public_url=options.public_url,
+                           cors_origins=options.cors_origins, cors_paths=[prefix + p for p in TOKEN_PATHS])
+        if options.cors_origins:
+            app.add_middleware(
+                ProblemCORSMiddleware, allow_origins=list(options.cors_origins), allow_credentials=False,
+                allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        app.add_middleware(RequestGuardMiddleware)
+        app.add_middleware(MetricsMiddleware, metrics=self.metrics)
+
+    def asgi_app(self, *, prefix: str = "/api", **fastapi_options: Any) -> FastAPI:
+        """passgate's routes as an ASGI app to mount into another application, e.g. plain Starlette.
+
+        It serves what :meth:`install` adds: the JSON API under ``prefix``, the JWKS, health and metrics,
+        with problem+json errors and the guards.  Mount it at ``/``, after the application's own routes
+        (``Mount("/", app=auth.asgi_app())``), so that every path is where the contract puts it.  It has no
+        lifespan of its own: the host application runs :meth:`lifespan`.
+        """
+        fastapi_options.setdefault("title", "passgate")
+        app = FastAPI(**fastapi_options)
+        self.install(app, prefix=prefix)
+        return app
+
+    def app(self, **fastapi_options: Any) -> FastAPI:
+        """A FastAPI application serving only passgate's API (for a dedicated auth service)."""
+        app = FastAPI(lifespan=self.lifespan, **fastapi_options)
+        self.install(app)
+        return app
