@@ -3,14 +3,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck servers clean bench
+.PHONY: run test lint typecheck layers servers clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The server installs the drivers of every backend it can be pointed at.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[redis,postgres]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
@@ -29,7 +30,10 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-test: $(VENV)/.dev-installed servers lint typecheck
+layers: $(VENV)/.dev-installed
+	$(BIN)/lint-imports
+
+test: $(VENV)/.dev-installed servers lint typecheck layers
 	$(BIN)/pytest
 
 .PHONY: docs

@@ -75,3 +75,16 @@ def test_the_docs_build_without_warnings(tmp_path: Path) -> None:
     reference = (tmp_path / "passgate.html").read_text(encoding="utf-8")
     assert "PassgateMiddleware" in reference and "asgi_app" in reference
     assert "<h1" in (tmp_path / "security.html").read_text(encoding="utf-8")
+
+
+
+def test_the_board_imports_only_public_names() -> None:
+    # import-linter (make layers) keeps the board off passgate's modules; this keeps it to __all__.
+    board = Path(passgate.__file__).parent / "board"
+    for path in board.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "passgate":
+                assert node.module == "passgate" or node.module.startswith("passgate.board"), path.name
+                if node.module == "passgate":
+                    names = {alias.name for alias in node.names}
+                    assert names <= set(passgate.__all__), f"{path.name}: {names - set(passgate.__all__)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -42,9 +43,28 @@ def test_the_wheel_installs_and_serves_the_readme_example(tmp_path: Path) -> Non
     assert version == passgate.__version__
     assert run(venv / "bin" / "passgate", "--version", cwd=work).strip() == f"passgate {passgate.__version__}"
 
+    # No extras: neither driver of the optional backends, and a clear word when one is asked for.
+    missing = "import importlib.util as u; print([m for m in ('redis', 'asyncpg') if u.find_spec(m) is None])"
+    assert run(venv / "bin" / "python", "-c", missing, cwd=work).strip() == "['redis', 'asyncpg']"
+    redis_store = "from passgate.root import open_store; open_store('redis://127.0.0.1:1/0')"
+    refused = subprocess.run([venv / "bin" / "python", "-c", redis_store], cwd=work, env=clean_env(),
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode != 0 and "pip install 'passgate[redis]'" in refused.stderr
+
     (work / "app.py").write_text(readme_example(), encoding="utf-8")
     # The installed package's own type information (py.typed) is what mypy reads for it.
     run(sys.executable, "-m", "mypy", "--strict", "--python-executable", venv / "bin" / "python",
         "--cache-dir", tmp_path / "mypy-cache", "app.py", cwd=work)
     with AppProcess("app:app", cwd=work, uvicorn=[str(venv / "bin" / "uvicorn")]) as app:
         check_hello(app.url)
+        with app.client() as client:
+            assert client.get("/api/posts").status_code == 404  # the board is not what runs
+    with sqlite3.connect(work / "passgate-data" / "passgate.db") as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"users", "signing_keys", "deployment_facts"}
+
+    # The extra brings the Redis store.
+    run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[redis]",
+        cwd=tmp_path)
+    built = run(venv / "bin" / "python", "-c", redis_store.replace("; open", "; print(type(open") + "))", cwd=work)
+    assert "RedisStore" in built
