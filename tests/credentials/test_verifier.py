@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from passgate.credentials.opening import Client
-from passgate.credentials.records import Login
 from passgate.errors import AuthError
 from tests.credentials.conftest import POLICY, World
 
@@ -106,29 +105,3 @@ async def test_a_refused_cookie_leaves_the_verified_cookies(world: World) -> Non
         await world.verifier.cookie(cookie)
     assert len(world.verifier.cookies) == 0
 
-
-async def test_a_request_asks_the_caches_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from starlette.requests import Request
-
-    from passgate.transports import BearerTransport, CookieTransport
-    from passgate.web.auth import Authenticator
-    from passgate.web.csrf import SessionCsrf
-
-    cookies = CookieTransport(insecure=True)
-    auth = Authenticator(world.verifier, cookie=cookies, bearer=BearerTransport(), csrf=SessionCsrf(b"s" * 32),
-                         public_url=None)
-    cookie = await cookie_of(world)
-    world.advance(61)  # a touch is due: the caches cannot settle it, the long way must
-    asked: list[str] = []
-    cookie_now = world.verifier.cookie_now
-    def counted(value: str) -> Login | None:
-        asked.append(value)
-        return cookie_now(value)
-
-    monkeypatch.setattr(world.verifier, "cookie_now", counted)
-    request = Request({"type": "http", "method": "GET", "headers": [(b"cookie", f"{cookies.name}={cookie}".encode())]})
-    assert auth.known(request.scope) is None
-    caller = await auth.caller(request, required=True)
-    assert caller is not None and caller.login.last_seen_at == world.clock[0]
-    assert auth.known(request.scope) is caller
-    assert len(asked) == 1

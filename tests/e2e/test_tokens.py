@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,11 @@ NODE_ARGS = ("--login-limit", "1000/5m")  # one `passgate serve` for the module 
 
 def _segments(token: str) -> tuple[dict[str, object], dict[str, object]]:
     header, payload, _ = token.split(".")
-    decode = lambda part: json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))  # noqa: E731
+
+    def decode(part: str) -> dict[str, object]:
+        value: dict[str, object] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        return value
+
     return decode(header), decode(payload)
 
 
@@ -235,8 +240,10 @@ def test_key_rotation_while_nodes_run(nodes: Callable[..., Node]) -> None:
         rotated = _cli(one, "keys", "rotate")[0]
         assert rotated["kid"] != old_kid and "d" not in rotated
         for client in (a, b):  # the contract's bound: every running node within 5 s, no restart
-            wait_until(lambda c=client: _segments(str(tokens(c, name)["access_token"]))[0]["kid"] == rotated["kid"],
-                        5.0)
+            def rotated_on(c: Any = client) -> bool:
+                return _segments(str(tokens(c, name)["access_token"]))[0]["kid"] == rotated["kid"]
+
+            wait_until(rotated_on, 5.0)
         after = tokens(a, name)
         assert _segments(str(after["access_token"]))[0]["kid"] == rotated["kid"]
         for client in (a, b):

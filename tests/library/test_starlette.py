@@ -22,7 +22,7 @@ from passgate.errors import ConfigError
 from tests.e2e.api import COOKIE, assert_problem, cookie_value
 from tests.servers import RedisServer
 
-FAST = {"password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1}
+FAST: dict[str, Any] = {"password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1}
 PASSWORD = "correct horse"
 BASE = "http://testserver"
 

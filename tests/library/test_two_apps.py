@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from passgate import Caller, Passgate
 from tests.e2e.api import COOKIE, cookie_value
 
-FAST = {"password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1}
+FAST: dict[str, Any] = {"password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1}
 PASSWORD = "correct horse"
 
 

@@ -1,0 +1,45 @@
+"""Every error passgate raises on purpose has its HTTP status here, and answers in problem+json."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+from passgate import errors
+from passgate.web.problems import from_error, http_status
+
+EXPECTED = {
+    "ClientGone": 499, "AuthError": 401, "InvalidCredentials": 401, "WrongPassword": 403, "TokenInvalid": 401,
+    "TokenExpired": 401, "SessionRevoked": 401, "RefreshReused": 401, "CsrfFailed": 403, "Forbidden": 403,
+    "NotFound": 404, "UsernameTaken": 409, "StoreUnavailable": 503, "RequestError": 422,
+    "ValidationFailed": 422, "MalformedRequest": 400, "PayloadTooLarge": 413, "UnsupportedMediaType": 415,
+    "PassgateError": 500, "ConfigError": 500,
+}
+
+
+def every_error() -> list[type[errors.PassgateError]]:
+    return [kind for _, kind in inspect.getmembers(errors, inspect.isclass)
+            if issubclass(kind, errors.PassgateError) and kind is not errors.RateLimited]
+
+
+@pytest.mark.parametrize("kind", every_error(), ids=lambda kind: kind.__name__)
+def test_each_error_has_its_status(kind: type[errors.PassgateError]) -> None:
+    assert http_status(kind("detail")) == EXPECTED[kind.__name__]
+
+
+def test_the_error_tree_in_the_docstring_names_every_error() -> None:
+    for kind in [*every_error(), errors.RateLimited]:
+        assert kind.__name__ in (errors.__doc__ or ""), kind.__name__
+
+
+def test_a_problem_has_the_contract_members_and_headers() -> None:
+    limited = from_error(errors.RateLimited(7))
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "7"
+    assert limited.headers["content-type"] == "application/problem+json"
+    body = json.loads(bytes(limited.body))
+    assert set(body) == {"type", "title", "status", "detail", "code"} and body["code"] == "rate_limited"
+    wrong = from_error(errors.WrongPassword("the password is wrong"))
+    assert wrong.status_code == 403 and json.loads(bytes(wrong.body))["code"] == "invalid_credentials"
+    assert "www-authenticate" in from_error(errors.SessionRevoked()).headers
