@@ -80,10 +80,12 @@ def test_a_field_that_is_not_unicode_is_400(
 
 
 def test_a_form_token_that_is_not_ascii_is_refused(client: httpx.Client) -> None:
-    session: Session = login(client, register(client)[0])
+    name = register(client)[0]
+    session: Session = login(client, name)
     body, headers = multipart({"csrf_token": "é".encode(), "title": b"t", "body": b"b"}, "utf-8")
     response = client.post("/posts/new", content=body, headers={**headers, "Cookie": f"{COOKIE}={session.cookie}"})
     assert response.status_code == 403
+    assert all(post["author"]["username"] != name for post in client.get("/api/posts").json())  # no post made
 
 
 @pytest.mark.parametrize(
