@@ -20,7 +20,8 @@ from passgate.root import build
 
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", "access-ttl")
 SERVE_OPTIONS = (
-    "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "audience",
+    "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
+    "audience",
     "issuer", "login-limit", "outage", "cors-origins", "public-url", "max-logins",
     "password-time-cost", "password-memory-kib", "password-parallelism",
 )

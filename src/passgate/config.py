@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     access_ttl: Duration = 10 * 60
     refresh_idle: Duration = 14 * 86400
     refresh_absolute: Duration = 30 * 86400
+    #: A spent refresh token replayed within this long of its rotation revokes nothing (the contract: at most 10 s).
+    refresh_race_window: Annotated[float, NoDecode, Field(le=10)] = 10.0
     jwt_alg: Algorithm = "EdDSA"
     audience: str = "passgate"
     issuer: str | None = None
@@ -92,7 +94,8 @@ class Settings(BaseSettings):
     password_parallelism: int = Field(4, ge=1, le=64)
 
     @field_validator(
-        "session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute", mode="before"
+        "session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute", "refresh_race_window",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> float:

@@ -26,7 +26,7 @@ from passgate.credentials.keys import KeyRepository, load_secret
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.opening import LoginOpener, LoginPolicy
 from passgate.credentials.ratelimit import LoginLimiter
-from passgate.credentials.refresh import TokenLogins
+from passgate.credentials.refresh import RotationPolicy, TokenLogins
 from passgate.credentials.signing import Signing
 from passgate.credentials.verifier import Verifier
 from passgate.deployment import Deployment, TokenOptions
@@ -135,7 +135,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     return Deployment(
         engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,
         keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
-        tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock),
+        tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock,
+                           rotation=RotationPolicy(race_window=settings.refresh_race_window)),
         verifier=Verifier(logins, cookies, signing, outage=settings.outage, clock=clock),
         limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins),
         token_options=_token_options(settings), schemas=schemas, clock=clock,

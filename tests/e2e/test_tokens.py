@@ -18,7 +18,8 @@ import pytest
 from tests.e2e.api import assert_problem, bearer, login, register, tokens
 from tests.nodes import FAST_HASHING, Node, wait_until
 
-NODE_ARGS = ("--login-limit", "1000/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
+RACE_WINDOW = 2.0
+NODE_ARGS = ("--login-limit", "1000/5m", "--refresh-race-window", f"{RACE_WINDOW:g}s")  # one `passgate serve` for the module (tests/e2e/conftest.py)
 
 
 def _segments(token: str) -> tuple[dict[str, object], dict[str, object]]:
@@ -52,7 +53,7 @@ def test_login_post_refresh_replay(client: httpx.Client) -> None:
     second = client.post("/api/token/refresh", json={"refresh_token": first["refresh_token"]}).json()
     assert second["refresh_token"] != first["refresh_token"]
     assert client.get("/api/me", headers=bearer(second["access_token"])).json()["auth"] == "token"
-    time.sleep(10.5)  # past the race window: the replay is theft
+    time.sleep(RACE_WINDOW + 0.5)  # past the race window: the replay is theft
     replay = client.post("/api/token/refresh", json={"refresh_token": first["refresh_token"]})
     assert_problem(replay, 401, "refresh_reused")
     assert "www-authenticate" in replay.headers

@@ -33,6 +33,7 @@ from passgate.errors import (
     UsernameTaken,
     WrongPassword,
 )
+from passgate.transports import BearerTransport
 
 log = logging.getLogger("passgate.web")
 
@@ -47,7 +48,9 @@ _BY_STATUS = {
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_failed", "Validation failed"),
 }
-CHALLENGE = 'Bearer realm="passgate"'
+#: The transport whose challenge every 401 carries (RFC 9110: a 401 names a scheme; a cookie has none).
+_BEARER = BearerTransport()
+CHALLENGE = _BEARER.challenge()
 
 #: By the most specific class in an error's MRO; anything else is a 500.
 _STATUS: dict[type[PassgateError], int] = {
@@ -74,7 +77,7 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
 
 def challenge_for(exc: PassgateError) -> str:
     if isinstance(exc, TokenInvalid | TokenExpired):
-        return f'{CHALLENGE}, error="invalid_token", error_description="{exc.code}"'
+        return _BEARER.challenge("invalid_token", exc.code)
     return CHALLENGE
 
 
