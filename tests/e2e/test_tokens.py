@@ -19,7 +19,8 @@ from tests.e2e.api import assert_problem, bearer, login, register, tokens
 from tests.nodes import FAST_HASHING, Node, wait_until
 
 RACE_WINDOW = 2.0
-NODE_ARGS = ("--login-limit", "1000/5m", "--refresh-race-window", f"{RACE_WINDOW:g}s")  # one `passgate serve` for the module (tests/e2e/conftest.py)
+# One `passgate serve` for the module (tests/e2e/conftest.py).
+NODE_ARGS = ("--login-limit", "1000/5m", "--refresh-race-window", f"{RACE_WINDOW:g}s")
 
 
 def _segments(token: str) -> tuple[dict[str, object], dict[str, object]]:
