@@ -179,6 +179,22 @@ def test_issued_in_the_future(setup: Setup) -> None:
     refused(setup, setup.with_claims(iat=now + 31, exp=now + 600))
 
 
+@pytest.mark.parametrize("ahead", [31, 60, 599, 10**6])
+def test_not_before_in_the_future(setup: Setup, ahead: int) -> None:
+    # passgate never issues nbf, but a token that carries one is not valid before it (RFC 7519 §4.1.5).
+    refused(setup, setup.with_claims(nbf=int(setup.clock[0]) + ahead))
+
+
+@pytest.mark.parametrize("behind", [-30, 0, 1, 10**6])
+def test_not_before_in_the_past_or_within_the_leeway(setup: Setup, behind: int) -> None:
+    assert setup.codec.verify(setup.ring, setup.with_claims(nbf=int(setup.clock[0]) - behind)).sid == SID
+
+
+def test_not_before_the_end_of_its_life(setup: Setup) -> None:
+    now = int(setup.clock[0])
+    refused(setup, setup.with_claims(iat=now - 590, exp=now + 10, nbf=now + 10))  # valid at no instant
+
+
 @pytest.mark.parametrize(("iat", "exp"), [(0, 601), (0, 10**9), (0, 0), (10, 5)])
 def test_lifetime_must_fit_access_ttl(setup: Setup, iat: int, exp: int) -> None:
     now = int(setup.clock[0])
@@ -309,6 +325,17 @@ def test_every_claim_is_required(setup: Setup, name: str) -> None:
         {"exp": -1},
         {"iat": 2**64},
         {"iat": None},
+        {"nbf": None},
+        {"nbf": True},
+        {"nbf": "0"},
+        {"nbf": 999_999.5},
+        {"nbf": -1},
+        {"nbf": 2**64},
+        {"nbf": [0]},
+        {"iss": None},
+        {"iss": ["http://127.0.0.1:8000"]},
+        {"aud": {"aud": AUDIENCE}},
+        {"aud": ""},
     ],
     ids=repr,
 )
@@ -317,7 +344,7 @@ def test_bad_claims(setup: Setup, claims: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1.0e9"])
-@pytest.mark.parametrize("name", ["exp", "iat"])
+@pytest.mark.parametrize("name", ["exp", "iat", "nbf"])
 def test_non_integer_numbers(setup: Setup, name: str, number: str) -> None:
     payload = dumps({**setup.claims, name: 0}).replace(f'"{name}":0', f'"{name}":{number}')
     refused(setup, sign(setup.key, setup.header, payload))
@@ -483,6 +510,18 @@ def test_cache_takes_any_input(cache: VerifiedTokenCache, token: Any) -> None:
     assert cache.get(token) is None
 
 
+def test_cache_refuses_a_token_not_yet_valid(cache: VerifiedTokenCache, clock: list[float]) -> None:
+    # One the codec accepted within the leeway of its nbf: the cache would serve it without
+    # looking at nbf again, so it keeps only tokens whose nbf has passed.
+    ahead = AccessClaims(sub=SUB, sid="s1", jti="j", iat=int(clock[0]), exp=int(clock[0]) + 600,
+                         nbf=int(clock[0]) + 20)
+    cache.put("t1", ahead)
+    assert cache.get("t1") is None and len(cache) == 0
+    clock[0] += 20
+    cache.put("t1", ahead)
+    assert cache.get("t1") is ahead
+
+
 def test_cache_with_codec(setup: Setup) -> None:
     big = VerifiedTokenCache(clock=lambda: setup.clock[0])
     token, _ = setup.codec.issue(setup.ring, sub=SUB, sid=SID)
@@ -490,3 +529,9 @@ def test_cache_with_codec(setup: Setup) -> None:
     claims = verify(token)
     big.put(token, claims)
     assert verify(token) is claims
+
+    nbf = setup.with_claims(nbf=int(setup.clock[0]) + 20)
+    claims = setup.codec.verify(setup.ring, nbf)
+    assert claims.nbf == int(setup.clock[0]) + 20
+    big.put(nbf, claims)
+    assert big.get(nbf) is None
