@@ -4,7 +4,8 @@ The web layer turns them into RFC 9457 problem+json; the CLI prints their ``deta
 No error message ever carries a password, a token or a session id.
 
     PassgateError
-    ├── AuthError (401)            not_authenticated, invalid_credentials, token_invalid,
+    ├── AuthError (401)            not_authenticated, invalid_credentials, token_invalid
+    │                              (one detail for every invalid token, its reason logged),
     │                              token_expired, session_revoked, refresh_reused
     ├── CsrfFailed (403)
     ├── Forbidden (403)
@@ -63,10 +64,20 @@ class InvalidCredentials(AuthError):
 
 
 class TokenInvalid(AuthError):
-    """An access or refresh token that passgate did not issue, or that breaks a rule."""
+    """An access or refresh token that passgate did not issue, or that breaks a rule.
+
+    Every invalid token gets the same answer: which check failed would tell a forger what to
+    fix next (RFC 8725 §3).  So ``detail`` is always :attr:`DETAIL`, and what went wrong is the
+    ``reason``, which the web layer logs (``passgate.tokens``, INFO); it never carries the token.
+    """
 
     code = "token_invalid"
     title = "Invalid token"
+    DETAIL = "the token is not valid"
+
+    def __init__(self, reason: str = "invalid token") -> None:
+        self.reason = reason
+        super().__init__(self.DETAIL)
 
 
 class TokenExpired(AuthError):

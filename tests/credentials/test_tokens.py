@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import random
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from passgate.credentials.keys import KeyRing, SigningKey, new_signing_key
 from passgate.credentials.tokens import AccessClaims, AccessTokenCodec, VerifiedTokenCache
 from passgate.errors import ConfigError, TokenExpired, TokenInvalid
+from passgate.web.problems import from_error
 
 ISSUER, AUDIENCE, TTL = "http://127.0.0.1:8000", "passgate", 600.0
 ALGS = ("EdDSA", "ES256", "HS256")
@@ -86,13 +88,18 @@ def setup(request: pytest.FixtureRequest, clock: list[float]) -> Setup:
     return Setup(ring, codec, clock)
 
 
-def refused(setup: Setup, token: object) -> None:
-    """The token is answered with TokenInvalid and nothing else (the message never carries it)."""
+def refused(setup: Setup, token: object) -> str:
+    """The token is answered with TokenInvalid and nothing else, whose detail is the same for
+    every invalid token (no oracle, RFC 8725 §3); its reason, for the log, never carries the token."""
     with pytest.raises(TokenInvalid) as caught:
         setup.codec.verify(setup.ring, cast(str, token))
     assert not isinstance(caught.value, TokenExpired)
+    assert caught.value.detail == str(caught.value) == TokenInvalid().detail
+    reason = caught.value.reason
+    assert reason and reason != caught.value.detail
     if isinstance(token, str) and len(token) > 8:
-        assert token not in str(caught.value) and token[-8:] not in caught.value.detail
+        assert token not in reason and token[-8:] not in reason
+    return reason
 
 
 # -- what a genuine token looks like --------------------------------------------------------------
@@ -535,3 +542,37 @@ def test_cache_with_codec(setup: Setup) -> None:
     assert claims.nbf == int(setup.clock[0]) + 20
     big.put(nbf, claims)
     assert big.get(nbf) is None
+
+
+# -- one answer for every invalid token, the reason in the log -------------------------------------
+
+
+def test_every_refusal_answers_alike_and_logs_only_its_reason(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = int(setup.clock[0])
+    header, payload, signature = setup.good().split(".")
+    hostile = [
+        "not-a-token", f"{header}.{payload}.{signature[:-2]}AA", setup.with_header(alg="none"),
+        setup.with_header(kid="unknown"), setup.with_header(typ="JWT"), setup.without("sid"),
+        setup.with_claims(exp=str(now + 600)), setup.with_claims(nbf=now + 3600),
+        setup.with_claims(iss="http://evil.example"), setup.with_claims(aud="other"),
+    ]
+    reasons = [refused(setup, token) for token in hostile]
+    assert len(set(reasons)) >= 8  # the log tells them apart; the answer does not
+    caplog.set_level(logging.INFO, logger="passgate.tokens")
+    answers = set()
+    for token in hostile:
+        with pytest.raises(TokenInvalid) as caught:
+            setup.codec.verify(setup.ring, token)
+        response = from_error(caught.value)
+        answers.add((response.status_code, bytes(response.body), response.headers["www-authenticate"]))
+    assert len(answers) == 1
+    logged = [r.getMessage() for r in caplog.records if r.name == "passgate.tokens"]
+    assert len(logged) == len(hostile) and all(reason in " ".join(logged) for reason in reasons)
+    assert all(r.levelno <= logging.INFO for r in caplog.records if r.name == "passgate.tokens")
+    assert not any(part in line for line in logged for token in hostile for part in token.split(".") if len(part) > 8)
+    expired = sign(setup.key, setup.header, {**setup.claims, "iat": now - 700, "exp": now - 100})
+    with pytest.raises(TokenExpired) as late:
+        setup.codec.verify(setup.ring, expired)
+    assert bytes(from_error(late.value).body) not in {answer[1] for answer in answers}  # the contract tells it apart

@@ -4,7 +4,8 @@ Verification is two steps, as in joserfc: :meth:`AccessTokenCodec.decode` checks
 header and the signature (the ring fixes the algorithm; the kid only selects among the ring's own
 keys) and returns the claims; :meth:`AccessTokenCodec.validate` then judges the claims against the
 injected clock.  Any input whatsoever ends in a result, :class:`~passgate.errors.TokenInvalid` or
-:class:`~passgate.errors.TokenExpired`; no message carries the token.
+:class:`~passgate.errors.TokenExpired`; every TokenInvalid answers alike, its ``reason`` (which check
+failed) is for the log, and none carries the token.
 """
 
 from __future__ import annotations
