@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from passgate.accounts import Accounts
 from passgate.config import Settings
+from passgate.credentials import devices
 from passgate.credentials.keys import KeyRepository, KeyRing, load_secret
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.manager import LoginManager, LoginPolicy
@@ -85,6 +86,7 @@ class Deployment:
             self.manager.codec = self._codec()
         self._ring = await self.keys.ensure(self.settings.jwt_alg, access_ttl=self.settings.access_ttl)
         await self.logins.start()
+        devices.warm()  # not at the first login
         self._reloader = asyncio.create_task(self._reload_keys(), name="passgate-key-reload")
 
     async def _reload_keys(self) -> None:
