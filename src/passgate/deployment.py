@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passgate.accounts import Accounts
 from passgate.config import Algorithm
+from passgate.credentials import devices
 from passgate.credentials.cookies import CookieLogins
 from passgate.credentials.keys import KeyRepository
 from passgate.credentials.logins import LoginRepository
@@ -94,6 +95,7 @@ class Deployment:
                                  clock=self.clock)
         self.signing.start(codec, await self.keys.ensure(options.alg, access_ttl=options.access_ttl))
         await self.logins.start()
+        devices.warm()  # not at the first login
         self._reloader = asyncio.create_task(self._reload_keys(), name="passgate-key-reload")
 
     async def _reload_keys(self) -> None:

@@ -9,7 +9,7 @@ password, a token or a session id.
     ├── AuthError                  not_authenticated
     │   ├── InvalidCredentials     invalid_credentials
     │   │   └── WrongPassword      invalid_credentials (the caller's own password, re-checked)
-    │   ├── TokenInvalid           token_invalid
+    │   ├── TokenInvalid           token_invalid (one detail for every invalid token; its reason is logged)
     │   ├── TokenExpired           token_expired
     │   ├── SessionRevoked         session_revoked
     │   └── RefreshReused          refresh_reused
@@ -73,10 +73,20 @@ class WrongPassword(InvalidCredentials):
 
 
 class TokenInvalid(AuthError):
-    """An access or refresh token that passgate did not issue, or that breaks a rule."""
+    """An access or refresh token that passgate did not issue, or that breaks a rule.
+
+    Every invalid token gets the same answer: which check failed would tell a forger what to
+    fix next (RFC 8725 §3).  So ``detail`` is always :attr:`DETAIL`, and what went wrong is the
+    ``reason``, which the web layer logs (``passgate.tokens``, INFO); it never carries the token.
+    """
 
     code = "token_invalid"
     title = "Invalid token"
+    DETAIL = "the token is not valid"
+
+    def __init__(self, reason: str = "invalid token") -> None:
+        self.reason = reason
+        super().__init__(self.DETAIL)
 
 
 class TokenExpired(AuthError):

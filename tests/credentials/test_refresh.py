@@ -97,3 +97,23 @@ def test_a_signature_that_is_not_ours_is_refused_not_raised(signature: str) -> N
     signer = Signer(b"s" * 32, "refresh")
     assert not signer.check("USER.LOGIN.SECRET", signature)
     assert signer.check("USER.LOGIN.SECRET", signer.sign("USER.LOGIN.SECRET"))
+
+
+async def test_every_invalid_refresh_token_is_refused_alike(world: World) -> None:
+    # Malformed, a guess at a login's secret, a spent one that is not ours, one of a revoked login:
+    # one answer (the reason is for the log), and never refresh_reused for a token not issued here.
+    tokens = await chain(world, 1)
+    user_id, login_id, _, tag = tokens[0].split(".")
+    revoked = await chain(world, 0)
+    await world.logins.revoke(USER, [revoked[0].split(".")[1]])
+    hostile = ["", "nonsense", "a.b.c.d.e", "x" * 5000, f"{user_id}.{login_id}.{'A' * 43}",
+               f"{user_id}.{login_id}.{'A' * 43}.{tag}", f"{user_id}.{'B' * 22}.{'A' * 43}", revoked[0]]
+    details, reasons = set(), set()
+    for token in hostile:
+        with pytest.raises(TokenInvalid) as caught:
+            await world.tokens.refresh(token)
+        assert not isinstance(caught.value, RefreshReused)
+        details.add(caught.value.detail)
+        reasons.add(caught.value.reason)
+    assert details == {TokenInvalid().detail}
+    assert len(reasons) >= 3

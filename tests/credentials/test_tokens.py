@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import random
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from passgate.credentials.keys import KeyRing, SigningKey, new_signing_key
 from passgate.credentials.tokens import AccessClaims, AccessTokenCodec, VerifiedTokenCache
 from passgate.errors import ConfigError, TokenExpired, TokenInvalid
+from passgate.web.problems import from_error
 
 ISSUER, AUDIENCE, TTL = "http://127.0.0.1:8000", "passgate", 600.0
 ALGS = ("EdDSA", "ES256", "HS256")
@@ -86,13 +88,18 @@ def setup(request: pytest.FixtureRequest, clock: list[float]) -> Setup:
     return Setup(ring, codec, clock)
 
 
-def refused(setup: Setup, token: object) -> None:
-    """The token is answered with TokenInvalid and nothing else (the message never carries it)."""
+def refused(setup: Setup, token: object) -> str:
+    """The token is answered with TokenInvalid and nothing else, whose detail is the same for
+    every invalid token (no oracle, RFC 8725 §3); its reason, for the log, never carries the token."""
     with pytest.raises(TokenInvalid) as caught:
         setup.codec.verify(setup.ring, cast(str, token))
     assert not isinstance(caught.value, TokenExpired)
+    assert caught.value.detail == str(caught.value) == TokenInvalid().detail
+    reason = caught.value.reason
+    assert reason and reason != caught.value.detail
     if isinstance(token, str) and len(token) > 8:
-        assert token not in str(caught.value) and token[-8:] not in caught.value.detail
+        assert token not in reason and token[-8:] not in reason
+    return reason
 
 
 # -- what a genuine token looks like --------------------------------------------------------------
@@ -178,6 +185,22 @@ def test_expired(setup: Setup) -> None:
 def test_issued_in_the_future(setup: Setup) -> None:
     now = int(setup.clock[0])
     refused(setup, setup.with_claims(iat=now + 31, exp=now + 600))
+
+
+@pytest.mark.parametrize("ahead", [31, 60, 599, 10**6])
+def test_not_before_in_the_future(setup: Setup, ahead: int) -> None:
+    # passgate never issues nbf, but a token that carries one is not valid before it (RFC 7519 §4.1.5).
+    refused(setup, setup.with_claims(nbf=int(setup.clock[0]) + ahead))
+
+
+@pytest.mark.parametrize("behind", [-30, 0, 1, 10**6])
+def test_not_before_in_the_past_or_within_the_leeway(setup: Setup, behind: int) -> None:
+    assert setup.codec.verify(setup.ring, setup.with_claims(nbf=int(setup.clock[0]) - behind)).sid == SID
+
+
+def test_not_before_the_end_of_its_life(setup: Setup) -> None:
+    now = int(setup.clock[0])
+    refused(setup, setup.with_claims(iat=now - 590, exp=now + 10, nbf=now + 10))  # valid at no instant
 
 
 @pytest.mark.parametrize(("iat", "exp"), [(0, 601), (0, 10**9), (0, 0), (10, 5)])
@@ -310,6 +333,17 @@ def test_every_claim_is_required(setup: Setup, name: str) -> None:
         {"exp": -1},
         {"iat": 2**64},
         {"iat": None},
+        {"nbf": None},
+        {"nbf": True},
+        {"nbf": "0"},
+        {"nbf": 999_999.5},
+        {"nbf": -1},
+        {"nbf": 2**64},
+        {"nbf": [0]},
+        {"iss": None},
+        {"iss": ["http://127.0.0.1:8000"]},
+        {"aud": {"aud": AUDIENCE}},
+        {"aud": ""},
     ],
     ids=repr,
 )
@@ -318,7 +352,7 @@ def test_bad_claims(setup: Setup, claims: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1.0e9"])
-@pytest.mark.parametrize("name", ["exp", "iat"])
+@pytest.mark.parametrize("name", ["exp", "iat", "nbf"])
 def test_non_integer_numbers(setup: Setup, name: str, number: str) -> None:
     payload = dumps({**setup.claims, name: 0}).replace(f'"{name}":0', f'"{name}":{number}')
     refused(setup, sign(setup.key, setup.header, payload))
@@ -484,6 +518,18 @@ def test_cache_takes_any_input(cache: VerifiedTokenCache, token: Any) -> None:
     assert cache.get(token) is None
 
 
+def test_cache_refuses_a_token_not_yet_valid(cache: VerifiedTokenCache, clock: list[float]) -> None:
+    # One the codec accepted within the leeway of its nbf: the cache would serve it without
+    # looking at nbf again, so it keeps only tokens whose nbf has passed.
+    ahead = AccessClaims(sub=SUB, sid="s1", jti="j", iat=int(clock[0]), exp=int(clock[0]) + 600,
+                         nbf=int(clock[0]) + 20)
+    cache.put("t1", ahead)
+    assert cache.get("t1") is None and len(cache) == 0
+    clock[0] += 20
+    cache.put("t1", ahead)
+    assert cache.get("t1") is ahead
+
+
 def test_cache_with_codec(setup: Setup) -> None:
     big = VerifiedTokenCache(clock=lambda: setup.clock[0])
     token, _ = setup.codec.issue(setup.ring, sub=SUB, sid=SID)
@@ -491,3 +537,44 @@ def test_cache_with_codec(setup: Setup) -> None:
     claims = verify(token)
     big.put(token, claims)
     assert verify(token) is claims
+
+    nbf = setup.with_claims(nbf=int(setup.clock[0]) + 20)
+    claims = setup.codec.verify(setup.ring, nbf)
+    assert claims.nbf == int(setup.clock[0]) + 20
+    big.put(nbf, claims)
+    assert big.get(nbf) is None
+
+
+# -- one answer for every invalid token, the reason in the log -------------------------------------
+
+
+def test_every_refusal_answers_alike_and_logs_only_its_reason(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = int(setup.clock[0])
+    header, payload, signature = setup.good().split(".")
+    forged = ("B" if signature[0] != "B" else "C") + signature[1:]  # another first byte, always
+    hostile = [
+        "not-a-token", f"{header}.{payload}.{forged}", setup.with_header(alg="none"),
+        setup.with_header(kid="unknown"), setup.with_header(typ="JWT"), setup.without("sid"),
+        setup.with_claims(exp=str(now + 600)), setup.with_claims(nbf=now + 3600),
+        setup.with_claims(iss="http://evil.example"), setup.with_claims(aud="other"),
+    ]
+    reasons = [refused(setup, token) for token in hostile]
+    assert len(set(reasons)) >= 8  # the log tells them apart; the answer does not
+    caplog.set_level(logging.INFO, logger="passgate.tokens")
+    answers = set()
+    for token in hostile:
+        with pytest.raises(TokenInvalid) as caught:
+            setup.codec.verify(setup.ring, token)
+        response = from_error(caught.value)
+        answers.add((response.status_code, bytes(response.body), response.headers["www-authenticate"]))
+    assert len(answers) == 1
+    logged = [r.getMessage() for r in caplog.records if r.name == "passgate.tokens"]
+    assert len(logged) == len(hostile) and all(reason in " ".join(logged) for reason in reasons)
+    assert all(r.levelno <= logging.INFO for r in caplog.records if r.name == "passgate.tokens")
+    assert not any(part in line for line in logged for token in hostile for part in token.split(".") if len(part) > 8)
+    expired = sign(setup.key, setup.header, {**setup.claims, "iat": now - 700, "exp": now - 100})
+    with pytest.raises(TokenExpired) as late:
+        setup.codec.verify(setup.ring, expired)
+    assert bytes(from_error(late.value).body) not in {answer[1] for answer in answers}  # the contract tells it apart

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from passgate.credentials.opening import Client
-from passgate.errors import AuthError
+from passgate.errors import AuthError, TokenInvalid
 from tests.credentials.conftest import POLICY, World
+from tests.credentials.test_tokens import sign
 
 
 async def cookie_of(world: World) -> str:
@@ -86,6 +87,26 @@ async def test_an_expired_access_token_is_not_vouched_for(world: World) -> None:
     world.advance(300)
     assert world.verifier.bearer_now(pair.access_token) is None
 
+
+async def test_a_token_not_yet_valid_never_enters_the_verified_cache(world: World) -> None:
+    pair = await world.tokens.open("u" * 22, "alice", Client())
+    claims = world.signing.codec.verify(world.signing.ring, pair.access_token)
+    key = world.signing.ring.current
+    header = {"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}
+    now = int(world.clock[0])
+    payload = {"iss": "http://issuer.test", "aud": "passgate", "sub": claims.sub, "sid": claims.sid,
+               "jti": "j" * 16, "iat": now, "exp": now + 300}
+    beyond = sign(key, header, {**payload, "nbf": now + 31})
+    with pytest.raises(TokenInvalid):
+        await world.verifier.bearer(beyond)
+    within = sign(key, header, {**payload, "nbf": now + 20})
+    assert (await world.verifier.bearer(within)).id == claims.sid  # within the leeway
+    assert world.verifier.bearer_now(within) is None and len(world.verifier.tokens) == 0
+    world.advance(20)
+    await world.verifier.bearer(within)
+    assert world.verifier.bearer_now(within) is not None  # its nbf has passed: cached from now on
+    world.advance(281)
+    assert world.verifier.bearer_now(within) is None  # and never past its exp
 
 async def test_a_cookie_from_another_node_is_vouched_for_once_its_secret_matched(world: World) -> None:
     cookie = await cookie_of(world)

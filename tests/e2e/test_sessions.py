@@ -156,6 +156,20 @@ def test_listing_and_revoking_own_logins(client: httpx.Client) -> None:
     assert client.get("/api/me", headers=one.headers()).status_code == 200
 
 
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1")
+
+
+def test_the_device_list_names_browser_and_system(client: httpx.Client) -> None:
+    name, _ = register(client)
+    phone = login(client, name, headers={"User-Agent": IPHONE})
+    login(client, name, headers={"User-Agent": "curl/8.5.0"})
+    listed = client.get("/api/sessions", headers=phone.headers()).json()
+    assert sorted(entry["user_agent"] for entry in listed) == ["Mobile Safari 17.0 on iOS 17.0 (iPhone)", "curl 8"]
+    page = client.get("/account/sessions", headers=phone.headers(csrf=False)).text
+    assert "Mobile Safari 17.0 on iOS 17.0 (iPhone)" in page and "CPU iPhone OS" not in page
+
+
 def test_revoking_another_users_login_is_404(client: httpx.Client) -> None:
     mine, theirs = login(client, register(client)[0]), login(client, register(client)[0])
     assert_problem(client.delete(f"/api/sessions/{theirs.id}", headers=mine.headers()), 404, "not_found")

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
+from passgate.credentials.keys import new_signing_key
 from tests.e2e.api import assert_problem, bearer, login, register, tokens
 from tests.nodes import FAST_HASHING, Node, wait_until
 
@@ -152,6 +154,82 @@ def test_tampered_and_stripped_tokens_are_401(client: httpx.Client) -> None:
 
 def test_other_schemes_are_401(client: httpx.Client) -> None:
     assert_problem(client.get("/api/me", headers={"Authorization": "Basic YWxpY2U6cHc="}), 401)
+
+
+def _b64(data: bytes | str) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _signed(key: object, alg: str, header: dict[str, object], claims: dict[str, object]) -> str:
+    signing_input = f"{_b64(json.dumps(header))}.{_b64(json.dumps(claims))}"
+    signature = jwt.PyJWS().get_algorithm_by_name(alg).sign(signing_input.encode(), key)
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def test_every_invalid_access_token_gets_one_answer(client: httpx.Client, node: Node) -> None:
+    # No oracle (RFC 8725 §3): whatever is wrong with a token, the body and the challenge are the
+    # same bytes; why it was refused goes to the log, without the token.
+    logged_before = len(node.log())
+    real = str(tokens(client, register(client)[0])["access_token"])
+    header, claims = _segments(real)
+    key = jwt.PyJWK(_cli(node, "keys", "export", str(header["kid"]))[0]).key
+    now = int(time.time())
+
+    def forged(**changes: object) -> str:
+        return _signed(key, "EdDSA", {**header, **changes.pop("header", {})},  # type: ignore[dict-item]
+                       {k: v for k, v in {**claims, **changes}.items() if v is not None})
+
+    head, body, signature = real.split(".")
+    intruder = new_signing_key("ES256", created_at=0, kid=str(header["kid"]))
+    hostile = {
+        "malformed": "not-a-token",
+        "three garbage segments": "a.b.c",
+        "wrong signature": f"{head}.{body}.{'B' if signature[0] != 'B' else 'C'}{signature[1:]}",
+        "signature of another payload": f"{head}.{_b64(json.dumps({**claims, 'sub': 'admin'}))}.{signature}",
+        **{f"alg {none}": f"{_b64(json.dumps({**header, 'alg': none}))}.{body}." for none in ("none", "None", "NONE")},
+        "unknown kid": forged(header={"kid": "no-such-key"}),
+        "another algorithm": _signed(intruder.signing_key, "ES256", {**header, "alg": "ES256"}, claims),
+        "wrong typ": forged(header={"typ": "JWT"}),
+        "missing claim": forged(sid=None),
+        "bad claim type": forged(exp=str(claims["exp"])),
+        "nbf ahead": forged(nbf=now + 60),
+        "wrong issuer": forged(iss="http://evil.example"),
+        "wrong audience": forged(aud="another-service"),
+        "oversized": "x" * 5000,
+    }
+    answers = {kind: client.get("/api/me", headers=bearer(token)) for kind, token in hostile.items()}
+    answers["another scheme"] = client.get("/api/me", headers={"Authorization": f"Basic {_b64('alice:pw')}"})
+    answers["DPoP scheme"] = client.get("/api/me", headers={"Authorization": f"DPoP {real}"})
+    for response in answers.values():
+        assert_problem(response, 401, "token_invalid")
+    assert len({response.content for response in answers.values()}) == 1, {k: r.text for k, r in answers.items()}
+    assert len({response.headers["www-authenticate"] for response in answers.values()}) == 1
+    assert client.get("/api/me", headers=bearer(forged())).status_code == 200  # the forger's key is real
+    expired = forged(iat=now - 700, exp=now - 100)
+    assert_problem(client.get("/api/me", headers=bearer(expired)), 401, "token_expired")  # told apart
+
+    def logged() -> bool:
+        return node.log()[logged_before:].count(" INFO passgate.tokens token refused: ") == len(answers)
+
+    wait_until(logged, 5.0)
+    log = node.log()[logged_before:]
+    assert "token not valid yet" in log and "token from another issuer" in log
+    assert not any(part in log for token in (*hostile.values(), real) for part in token.split(".") if len(part) > 8)
+
+
+def test_every_invalid_refresh_token_gets_one_answer(client: httpx.Client) -> None:
+    pair = tokens(client, register(client)[0])
+    user_id, login_id, _, tag = str(pair["refresh_token"]).split(".")
+    revoked = tokens(client, register(client)[0])
+    assert client.post("/api/token/revoke", headers=bearer(revoked["access_token"])).status_code == 204
+    hostile = ["nonsense", "", "x" * 5000, f"{user_id}.{login_id}.{'A' * 43}", f"{user_id}.{login_id}.{'A' * 43}.{tag}",
+               str(pair["access_token"]), str(revoked["refresh_token"])]
+    answers = [client.post("/api/token/refresh", json={"refresh_token": token}) for token in hostile]
+    for response in answers:
+        assert_problem(response, 401, "token_invalid")
+    assert len({response.content for response in answers}) == 1
+    assert len({response.headers["www-authenticate"] for response in answers}) == 1
 
 
 def test_jwks_lists_public_keys_only(client: httpx.Client) -> None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from passgate.errors import ConfigError, StoreUnavailable
 from passgate.root import open_store
 from passgate.stores import Store
+from passgate.stores.redis import REDIS_ERRORS
 from passgate.stores.redis_cluster import RedisClusterStore
 from tests.servers import RedisClusterServers
 from tests.stores.contract import StoreContract
@@ -110,6 +113,50 @@ async def test_failover_keeps_acknowledged_writes(redis_cluster: RedisClusterSer
         await store.aclose()
         if killed is not None:
             redis_cluster.revive(killed)
+
+
+async def test_every_failure_during_a_failover_is_store_unavailable(
+    redis_cluster: RedisClusterServers, caplog: pytest.LogCaptureFixture
+) -> None:
+    # While a master fails over, the other masters answer CLUSTERDOWN; redis-py's cluster client then
+    # closes every connection it has, those of commands still in flight included, and such a command
+    # fails inside redis-py with an AttributeError (its socket writer gone).  With a hundred commands
+    # in flight most failovers produce a few; each must be StoreUnavailable, and be logged.
+    redis_cluster.flushall()
+    store = RedisClusterStore.from_url(redis_cluster.url)
+    outcomes: Counter[str] = Counter()
+    stop = asyncio.Event()
+
+    async def client(key: str) -> None:
+        while not stop.is_set():
+            try:
+                await store.set(key, b"v", 60)
+                await store.get(key)
+                outcomes["answered"] += 1
+            except StoreUnavailable as exc:
+                expected = isinstance(exc.__cause__, REDIS_ERRORS)
+                outcomes["unavailable" if expected else "unavailable, logged"] += 1
+            await asyncio.sleep(0)
+
+    caplog.set_level(logging.ERROR, logger="passgate.stores")
+    clients = [asyncio.create_task(client(f"pg:{{u{i}}}:k")) for i in range(128)]
+    killed = None
+    try:
+        await asyncio.sleep(0.5)
+        killed = redis_cluster.kill_master_for(KEY)
+        await asyncio.to_thread(redis_cluster.wait_failover, killed)
+        await asyncio.sleep(1.0)
+    finally:
+        stop.set()
+        results = await asyncio.gather(*clients, return_exceptions=True)
+        await store.aclose()
+        if killed is not None:
+            redis_cluster.revive(killed)
+    print(dict(outcomes))
+    assert [r for r in results if r is not None] == []  # nothing but StoreUnavailable came out of the store
+    assert outcomes["answered"] and outcomes["unavailable"]
+    logged = [r for r in caplog.records if r.name == "passgate.stores" and r.exc_info]
+    assert len(logged) == outcomes["unavailable, logged"]
 
 
 async def test_listener_moves_to_another_node(redis_cluster: RedisClusterServers) -> None:

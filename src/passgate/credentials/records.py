@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass, replace
 from typing import Literal
+
+from passgate.credentials.devices import MAX_DEVICE_NAME, device_name
 
 Kind = Literal["cookie", "token"]
 
 #: Refresh tokens a login remembers (live and recently spent), for rotation and reuse detection.
 MAX_REFRESH_ENTRIES = 6
-MAX_USER_AGENT = 120
-
-
-#: Parts of a browser's user agent that every browser sends and that tell nobody anything.
-_UA_NOISE = re.compile(r"Mozilla/5\.0 |AppleWebKit/[\d.]+ |\(KHTML, like Gecko\) ?|Gecko/\d+ ?|Safari/[\d.]+$")
+MAX_USER_AGENT = MAX_DEVICE_NAME
 
 
 def compact_user_agent(user_agent: str) -> str:
-    """The user agent as the device list shows it: without the tokens every browser sends, at most 120
-    characters.  ``Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0
-    Safari/537.36`` keeps ``(X11; Linux x86_64) Chrome/126.0``, so login records stay small."""
-    return _UA_NOISE.sub("", user_agent).strip()[:MAX_USER_AGENT]
+    """The user agent as the device list shows it, at most 120 characters: ``Chrome 126 on Linux``
+    for ``Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0
+    Safari/537.36`` (see :func:`passgate.credentials.devices.device_name`).  Called when a login
+    is created: the record keeps the name, so login records stay small."""
+    return device_name(user_agent)
 
 
 @dataclass(frozen=True)

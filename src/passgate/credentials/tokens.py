@@ -4,7 +4,8 @@ Verification is two steps, as in joserfc: :meth:`AccessTokenCodec.decode` checks
 header and the signature (the ring fixes the algorithm; the kid only selects among the ring's own
 keys) and returns the claims; :meth:`AccessTokenCodec.validate` then judges the claims against the
 injected clock.  Any input whatsoever ends in a result, :class:`~passgate.errors.TokenInvalid` or
-:class:`~passgate.errors.TokenExpired`; no message carries the token.
+:class:`~passgate.errors.TokenExpired`; every TokenInvalid answers alike, its ``reason`` (which check
+failed) is for the log, and none carries the token.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class AccessClaims:
     jti: str
     iat: int
     exp: int
+    #: passgate never issues one; a token that carries it is not valid before it.
+    nbf: int | None = None
 
 
 class AccessTokenCodec:
@@ -101,21 +104,25 @@ class AccessTokenCodec:
         return _json_object(_unb64(payload_b64))
 
     def validate(self, claims: Mapping[str, Any]) -> AccessClaims:
-        """Step two: every claim present, well typed, ours, and current."""
+        """Step two: every claim present, well typed, ours, and current; ``nbf``, which passgate
+        never issues, judged too when a token carries it (RFC 7519 §4.1.5)."""
         sub, jti, sid = _text(claims, "sub"), _text(claims, "jti"), _text(claims, "sid")
         iat, exp = _date(claims, "iat"), _date(claims, "exp")
+        nbf = _date(claims, "nbf") if "nbf" in claims else None
         if _text(claims, "iss") != self.issuer:
             raise TokenInvalid("token from another issuer")
         if not _audience_ok(claims.get("aud"), self.audience):
             raise TokenInvalid("token for another audience")
-        if not iat < exp <= iat + self.access_ttl:
+        if not iat < exp <= iat + self.access_ttl or (nbf is not None and nbf >= exp):
             raise TokenInvalid("token lifetime out of bounds")
         now = self._clock()
         if iat > now + self.leeway:
             raise TokenInvalid("token issued in the future")
+        if nbf is not None and nbf > now + self.leeway:
+            raise TokenInvalid("token not valid yet")
         if now >= exp + self.leeway:
             raise TokenExpired()
-        return AccessClaims(sub=sub, sid=sid, jti=jti, iat=iat, exp=exp)
+        return AccessClaims(sub=sub, sid=sid, jti=jti, iat=iat, exp=exp, nbf=nbf)
 
 
 def _split(token: object) -> list[str]:
@@ -218,7 +225,9 @@ def _audience_ok(aud: object, ours: str) -> bool:
 class VerifiedTokenCache:
     """Verified tokens, so the hot path skips the signature: one SHA-256 and one dict lookup.
 
-    Bounded (least recently used leaves first), each entry good until its token's ``exp``.
+    Bounded (least recently used leaves first), each entry good until its token's ``exp`` (the
+    leeway the codec grants is not the cache's).  A token whose ``nbf`` has not passed, accepted
+    by the codec within its leeway, is never kept: the cache looks at no claim but ``exp``.
     Revocation is not its business: drop a login with :meth:`discard_sid`, everything on a key
     change with :meth:`clear`.
     """
@@ -247,7 +256,8 @@ class VerifiedTokenCache:
 
     def put(self, token: str, claims: AccessClaims) -> None:
         digest = _digest(token)
-        if digest is None or self._clock() >= claims.exp:
+        now = self._clock()
+        if digest is None or now >= claims.exp or (claims.nbf is not None and now < claims.nbf):
             return
         self._remove(digest)
         self._entries[digest] = claims

@@ -14,9 +14,11 @@ Failures
     Connecting times out after 0.3 s, a reply after 0.5 s, and a command is retried once: a Redis
     that refuses connections fails a request in milliseconds, one that does not answer in about a
     second.  Every operation also has a hard ceiling of two seconds (plus the ``WAIT`` time of a
-    write), whatever the client library does.  Every Redis error is raised as
-    :class:`passgate.errors.StoreUnavailable`, with a message that names no key.  The same store
-    object recovers by itself once Redis is back.
+    write), whatever the client library does.  Every failure of an operation is raised as
+    :class:`passgate.errors.StoreUnavailable`, with a message that names no key: Redis errors, and
+    anything else the client library raises (it has races of its own while a cluster fails over),
+    which is also logged with its traceback, since it may be a bug.  The same store object
+    recovers by itself once Redis is back.
 
 Durability (``WAIT``)
     A write answered OK by a master can be lost when its replica takes over before receiving it.
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
@@ -59,11 +62,13 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 
-from passgate.errors import ConfigError, StoreUnavailable
+from passgate.errors import ConfigError, PassgateError, StoreUnavailable
 
 __all__ = ["RedisOptions", "RedisStore"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("passgate.stores")
 
 WaitMode = Literal["auto", "always", "never"]
 
@@ -214,7 +219,16 @@ class RedisStoreBase(ABC):
         try:
             async with asyncio.timeout(self._options.deadline + extra):
                 return await operation
+        except PassgateError:
+            raise
         except REDIS_ERRORS as exc:
+            raise StoreUnavailable(f"the Redis store did not answer ({type(exc).__name__})") from exc
+        except Exception as exc:
+            # Not a Redis error: redis-py's cluster client closes every connection, those in use
+            # included, when a command meets CLUSTERDOWN, and a request then in flight fails with
+            # whatever that left behind (AttributeError on a connection it closed).  The store did
+            # not answer; but it may as well be a bug, so it is logged, never swallowed.
+            log.error("unexpected %s from the Redis client", type(exc).__name__, exc_info=exc)
             raise StoreUnavailable(f"the Redis store did not answer ({type(exc).__name__})") from exc
 
     async def _write(self, key: str, *args: Any) -> Any:

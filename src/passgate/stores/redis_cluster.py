@@ -29,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import AskError, SlotNotCoveredError, TryAgainError
 
-from passgate.errors import ConfigError
+from passgate.errors import ConfigError, StoreUnavailable
 from passgate.stores.redis import (
     CONNECT_TIMEOUT,
     REDIS_ERRORS,
@@ -141,9 +141,8 @@ class RedisClusterStore(RedisStoreBase):
         self._refresh = asyncio.get_running_loop().create_task(self._refresh_slots())
 
     async def _refresh_slots(self) -> None:
-        with contextlib.suppress(*REDIS_ERRORS):
-            async with asyncio.timeout(self._options.deadline * 2):
-                await self._client.nodes_manager.initialize()
+        with contextlib.suppress(StoreUnavailable):  # the next command reads the map again
+            await self._guard(self._client.nodes_manager.initialize(), extra=self._options.deadline)
 
     def _listener_client(self, attempt: int) -> Redis:
         known = [(node.host, int(node.port)) for node in self._client.nodes_manager.nodes_cache.values()]

@@ -36,6 +36,8 @@ from passgate.errors import (
 from passgate.transports import BearerTransport
 
 log = logging.getLogger("passgate.web")
+#: Why each invalid token was refused: the answer says only that it was (TokenInvalid).
+tokens_log = logging.getLogger("passgate.tokens")
 
 PROBLEM = "application/problem+json"
 _BY_STATUS = {
@@ -83,6 +85,8 @@ def challenge_for(exc: PassgateError) -> str:
 
 def from_error(exc: PassgateError) -> Response:
     headers: dict[str, str] = {}
+    if isinstance(exc, TokenInvalid):
+        tokens_log.info("token refused: %s", exc.reason)
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable):
