@@ -11,6 +11,8 @@ from typing import NamedTuple, Protocol
 from starlette.types import Scope
 
 _HEAD = "passgate.head"
+#: Headers kept by their first value, in RequestHead's order.
+_FIRST = (b"host", b"user-agent", b"content-type")
 
 
 class RequestHead(NamedTuple):
@@ -26,6 +28,12 @@ class RequestHead(NamedTuple):
     origin: str | None
     #: ``X-CSRF-Token``, if sent.
     csrf_token: str | None
+    #: ``Host`` (empty when not sent).
+    host: str = ""
+    #: ``User-Agent`` (empty when not sent).
+    user_agent: str = ""
+    #: ``Content-Type`` (empty when not sent).
+    content_type: str = ""
 
 
 def read_head(scope: Scope) -> RequestHead:
@@ -36,6 +44,7 @@ def read_head(scope: Scope) -> RequestHead:
     authorization: list[str] = []
     cookies: list[str] = []
     length = origin = csrf = None
+    first: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         if name == b"authorization":
             authorization.append(value.decode("latin-1"))
@@ -47,7 +56,10 @@ def read_head(scope: Scope) -> RequestHead:
             origin = value.decode("latin-1")
         elif name == b"x-csrf-token" and csrf is None:
             csrf = value.decode("latin-1")
-    head = RequestHead(tuple(authorization), "; ".join(cookies), length, origin, csrf)
+        elif name in _FIRST and name not in first:
+            first[name] = value
+    head = RequestHead(tuple(authorization), "; ".join(cookies), length, origin, csrf,
+                       *(first.get(name, b"").decode("latin-1") for name in _FIRST))
     scope[_HEAD] = head
     return head
 

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from passgate.errors import MalformedRequest, UnsupportedMediaType, ValidationFailed
+from passgate.transports import read_head
 from passgate.web.problems import describe
 
 M = TypeVar("M", bound=BaseModel)
@@ -70,7 +71,7 @@ def is_json(content_type: str) -> bool:
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object: 415 for another media type, 400 for bad JSON, 422 for a non-object."""
-    if not is_json(request.headers.get("content-type", "")):
+    if not is_json(read_head(request.scope).content_type):
         raise UnsupportedMediaType("send application/json")
     raw = await request.body()
     try:

@@ -47,7 +47,7 @@ class WebOptions:
 
 def client_of(request: Request) -> Client:
     """The user agent and address of a request, as the device list shows them."""
-    return Client(request.headers.get("user-agent", "")[:200], ip_of(request))
+    return Client(read_head(request.scope).user_agent[:200], ip_of(request))
 
 
 def ip_of(request: Request) -> str:

@@ -102,8 +102,7 @@ def site_origin(scope: Scope, public_url: str | None) -> str:
     """This site, for ``Origin`` checks: ``--public-url``, else the request's own scheme and host."""
     if public_url:
         return public_url.lower()
-    host = Headers(scope=scope).get("host", "")
-    return f"{scope.get('scheme', 'http')}://{host}".lower()
+    return f"{scope.get('scheme', 'http')}://{read_head(scope).host}".lower()
 
 
 class OriginGuardMiddleware:
