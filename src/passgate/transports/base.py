@@ -48,12 +48,20 @@ class RequestHead:
     @property
     def authorization(self) -> tuple[str, ...]:
         """Every ``Authorization`` value, in order (more than one is a malformed request)."""
-        return tuple(value.decode("latin-1") for value in self._authorization)
+        values = self._authorization
+        if not values:  # the common cases without a generator: none, or one
+            return ()
+        if len(values) == 1:
+            return (values[0].decode("latin-1"),)
+        return tuple([value.decode("latin-1") for value in values])
 
     @property
     def cookie(self) -> str:
         """The ``Cookie`` headers joined by ``; ``."""
-        return "; ".join(value.decode("latin-1") for value in self._cookies)
+        cookies = self._cookies
+        if len(cookies) == 1:
+            return cookies[0].decode("latin-1")
+        return "; ".join([value.decode("latin-1") for value in cookies])
 
     @property
     def origin(self) -> str | None:
