@@ -7,6 +7,7 @@ always the caller's explicit choice, never a side effect.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -114,6 +115,9 @@ class Settings(BaseSettings):
     """Origins (comma-separated) allowed to call the API with bearer tokens; no credentialed CORS."""
     public_url: str | None = None
     """The address users reach the deployment at, behind a proxy (``Origin`` checks, the default issuer)."""
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Proxies (addresses or networks, comma-separated) whose ``X-Forwarded-For`` names the client, so that
+    the per-address login limit counts clients behind them. Nothing else's is believed."""
     max_logins: int = Field(0, ge=0)
     """Live logins per user, cookie and token together (0: no cap); a login past it ends the oldest."""
     secret: SecretStr | None = None
@@ -137,10 +141,17 @@ class Settings(BaseSettings):
     def _rate(cls, value: object) -> tuple[int, float]:
         return parse_rate(value)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # its ValueError says what is wrong
+        return value
 
     @field_validator("public_url", "issuer")
     @classmethod

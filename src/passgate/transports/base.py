@@ -14,7 +14,7 @@ _HEAD = "passgate.head"
 _AUTHORIZATION, _COOKIE, _CONTENT_LENGTH = b"authorization", b"cookie", b"content-length"
 #: Headers kept by their first value, and the slot each goes to.
 _FIRST = {b"origin": "_origin", b"x-csrf-token": "_csrf_token", b"host": "_host", b"user-agent": "_user_agent",
-          b"content-type": "_content_type"}
+          b"content-type": "_content_type", b"x-forwarded-for": "_forwarded_for"}
 
 
 def _text(raw: bytes | None) -> str:
@@ -27,8 +27,8 @@ class RequestHead:
     It runs on every request, so the pass keeps raw bytes and builds nothing it may not need.
     """
 
-    __slots__ = ("_authorization", "_content_type", "_cookies", "_csrf_token", "_host", "_origin", "_user_agent",
-                 "content_length")
+    __slots__ = ("_authorization", "_content_type", "_cookies", "_csrf_token", "_forwarded_for", "_host", "_origin",
+                 "_user_agent", "content_length")
 
     def __init__(self, authorization: list[bytes], cookies: list[bytes]) -> None:
         self._authorization, self._cookies = authorization, cookies
@@ -39,6 +39,7 @@ class RequestHead:
         self._host: bytes | None = None
         self._user_agent: bytes | None = None
         self._content_type: bytes | None = None
+        self._forwarded_for: bytes | None = None
 
     @property
     def authorizations(self) -> int:
@@ -87,6 +88,11 @@ class RequestHead:
     def content_type(self) -> str:
         """``Content-Type`` (empty when not sent)."""
         return _text(self._content_type)
+
+    @property
+    def forwarded_for(self) -> str:
+        """``X-Forwarded-For`` (empty when not sent); believed only from a trusted proxy."""
+        return _text(self._forwarded_for)
 
 
 def read_head(scope: Scope) -> RequestHead:
