@@ -27,7 +27,7 @@ def create_app(pg: Passgate) -> FastAPI:
 
     app = FastAPI(title="passgate community board", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
-    pg.install(app)
+    pg.install(app, guard="app")  # the board is the whole app: every request of it passes the guards
     app.router.routes.extend(e.route(board, prefix="/api", tags=["board"]) for e in api.ENDPOINTS)
     app.router.routes.extend(e.route(board, documented=False) for e in pages.ENDPOINTS)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

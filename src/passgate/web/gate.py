@@ -8,14 +8,16 @@ is the one that the JSON API, the board's pages and an application's own routes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
@@ -24,12 +26,13 @@ from passgate.errors import AuthError, NotFound
 from passgate.identity.users import User, UserRepository
 from passgate.transports import BearerTransport, CookieTransport, read_head
 from passgate.web import problems
-from passgate.web.api import routes
+from passgate.web.api import SERVICE_PATHS, routes
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.clients import ClientAddresses
 from passgate.web.csrf import FormTokens, SessionCsrf
 from passgate.web.metrics import Metrics, MetricsMiddleware
-from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
+from passgate.web.middleware import MAX_BODY, OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
+from passgate.web.routing import RouteGroup
 
 TOKEN_PATHS = ("/token", "/token/refresh")
 
@@ -193,29 +196,51 @@ class Gate:
         finally:
             await self.deployment.stop()
 
-    def install(self, app: FastAPI, *, prefix: str = "/api") -> None:
-        """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards."""
-        # passgate's routes go to the front of the app's own list (not an included router, which
-        # matches each request twice), the hottest first: every route tried before the right one
-        # costs its match, ~3 µs in FastAPI.  A path and method the app already serves stays the app's.
-        taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
-        ours = [r for r in routes(self, prefix=prefix) if not {(r.path, m) for m in r.methods or ()} & taken]
-        app.router.routes[:0] = ours
-        problems.install(app)
-        self._add_guards(app, prefix)
+    def install(
+        self, app: FastAPI, *, prefix: str = "/api", guard: Literal["passgate", "app"] = "passgate",
+        routers: Collection[str] | None = None, signup: bool = True, body_limit: int = MAX_BODY,
+    ) -> None:
+        """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards.
 
-    def _add_guards(self, app: FastAPI, prefix: str) -> None:
+        ``routers`` picks the API's parts (``logins``: ``/me`` and the device list, ``sessions``,
+        ``tokens``, ``accounts``; all by default) and ``signup=False`` leaves registration out.
+        The guards (the body cap of ``body_limit`` bytes, the foreign-``Origin`` check, CORS, the
+        metrics) cover passgate's own routes (``guard="passgate"``, the default: the app's routes
+        pay nothing for them), or every request of the app (``guard="app"``).
+        """
+        taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
+        ours = [r for r in routes(self, prefix=prefix, routers=routers, signup=signup)
+                if not {(r.path, m) for m in r.methods or ()} & taken]  # a path the app serves stays the app's
+        whole_app = guard == "app"
+        group = RouteGroup(ours, prefix=prefix, paths=SERVICE_PATHS,
+                           wrap=None if whole_app else lambda inner: self._guarded(inner, prefix, body_limit))
+        app.router.routes.insert(0, group)
+        _document(app, group)
+        problems.install(app)
+        if whole_app:
+            for middleware, options in reversed(self._guards(prefix, body_limit)):
+                app.add_middleware(middleware, **options)
+
+    def _guards(self, prefix: str, body_limit: int) -> list[tuple[Any, dict[str, Any]]]:
+        """The guards, outermost first."""
         options = self.options
-        app.add_middleware(OriginGuardMiddleware, public_url=options.public_url,
-                           cors_origins=options.cors_origins, cors_paths=[prefix + p for p in TOKEN_PATHS])
+        guards: list[tuple[Any, dict[str, Any]]] = [
+            (MetricsMiddleware, {"metrics": self.metrics}), (RequestGuardMiddleware, {"limit": body_limit}),
+        ]
         if options.cors_origins:
-            app.add_middleware(
-                ProblemCORSMiddleware, allow_origins=list(options.cors_origins), allow_credentials=False,
-                allow_methods=["GET", "POST", "PUT", "DELETE"], allow_headers=["Authorization", "Content-Type"],
-                max_age=600,
-            )
-        app.add_middleware(RequestGuardMiddleware)
-        app.add_middleware(MetricsMiddleware, metrics=self.metrics)
+            guards.append((ProblemCORSMiddleware, {
+                "allow_origins": list(options.cors_origins), "allow_credentials": False,
+                "allow_methods": ["GET", "POST", "PUT", "DELETE"], "allow_headers": ["Authorization", "Content-Type"],
+                "max_age": 600,
+            }))
+        guards.append((OriginGuardMiddleware, {"public_url": options.public_url, "cors_origins": options.cors_origins,
+                                               "cors_paths": [prefix + p for p in TOKEN_PATHS]}))
+        return guards
+
+    def _guarded(self, inner: ASGIApp, prefix: str, body_limit: int) -> ASGIApp:
+        for middleware, options in reversed(self._guards(prefix, body_limit)):
+            inner = middleware(inner, **options)
+        return inner
 
     def asgi_app(self, *, prefix: str = "/api", **fastapi_options: Any) -> FastAPI:
         """passgate's routes as an ASGI app to mount into another application, e.g. plain Starlette.
@@ -235,3 +260,22 @@ class Gate:
         app = FastAPI(lifespan=self.lifespan, **fastapi_options)
         self.install(app)
         return app
+
+
+def _document(app: FastAPI, group: RouteGroup) -> None:
+    """Put passgate's routes into the app's OpenAPI document: FastAPI documents the app's own list,
+    where passgate's routes sit inside one group (FastAPI's documented way to extend the document)."""
+
+    def openapi() -> dict[str, Any]:
+        if not app.openapi_schema:
+            app.openapi_schema = get_openapi(
+                title=app.title, version=app.version, openapi_version=app.openapi_version, summary=app.summary,
+                description=app.description, terms_of_service=app.terms_of_service, contact=app.contact,
+                license_info=app.license_info, routes=[*group.routes, *app.routes], webhooks=app.webhooks.routes,
+                tags=app.openapi_tags, servers=app.servers,
+                separate_input_output_schemas=app.separate_input_output_schemas,
+                external_docs=app.openapi_external_docs,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -13,14 +13,20 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+#: In a request's scope: the passgate route a RouteGroup matched.
+_ROUTE = "passgate.route"
 
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -96,3 +102,55 @@ class Endpoint:
             openapi_extra=_body_schema(self.body) if self.body else None,
             include_in_schema=self.include_in_schema and documented,
         )
+
+
+class RouteGroup(BaseRoute):
+    """passgate's routes as one entry of the host application's route list.
+
+    A request outside passgate's paths (the API's prefix and the service paths) costs this one
+    test, not a match of every passgate route, and never meets passgate's guards: they wrap the
+    group alone (``wrap``).  Requests on passgate's paths are routed among its own routes.
+    """
+
+    def __init__(self, routes: Sequence[APIRoute], *, prefix: str, paths: Collection[str] = (),
+                 wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> None:
+        self.routes = list(routes)
+        self._prefix = prefix.rstrip("/") + "/"
+        self._paths = frozenset(paths)
+        self.app: ASGIApp = self._dispatch if wrap is None else wrap(self._dispatch)
+
+    def _ours(self, path: str) -> bool:
+        return path.startswith(self._prefix) or path in self._paths
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or not self._ours(_route_path(scope)):
+            return Match.NONE, {}
+        partial: Scope | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return Match.FULL, {**child, _ROUTE: route}
+            if match is Match.PARTIAL and partial is None:
+                partial = {**child, _ROUTE: route}
+        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope[_ROUTE].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path as the routes see it: without the root path the app is mounted at."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root):] or "/" if root and path.startswith(root) else path
