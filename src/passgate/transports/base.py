@@ -12,9 +12,6 @@ from starlette.types import Scope
 
 _HEAD = "passgate.head"
 _AUTHORIZATION, _COOKIE, _CONTENT_LENGTH = b"authorization", b"cookie", b"content-length"
-#: Headers kept by their first value, and the slot each goes to.
-_FIRST = {b"origin": "_origin", b"x-csrf-token": "_csrf_token", b"host": "_host", b"user-agent": "_user_agent",
-          b"content-type": "_content_type", b"x-forwarded-for": "_forwarded_for"}
 
 
 def _text(raw: bytes | None) -> str:
@@ -24,22 +21,17 @@ def _text(raw: bytes | None) -> str:
 class RequestHead:
     """The headers passgate reads of a request, as the server sent them; each is decoded when asked for.
 
-    It runs on every request, so the pass keeps raw bytes and builds nothing it may not need.
+    It runs on every request, so the pass keeps raw bytes and builds nothing it may not need: every
+    ``Authorization`` and ``Cookie`` value, the last ``Content-Length``, and the first value of any other.
     """
 
-    __slots__ = ("_authorization", "_content_type", "_cookies", "_csrf_token", "_forwarded_for", "_host", "_origin",
-                 "_user_agent", "content_length")
+    __slots__ = ("_authorization", "_cookies", "_first", "content_length")
 
-    def __init__(self, authorization: list[bytes], cookies: list[bytes]) -> None:
-        self._authorization, self._cookies = authorization, cookies
+    def __init__(self, authorization: list[bytes], cookies: list[bytes], first: dict[bytes, bytes],
+                 content_length: bytes | None) -> None:
+        self._authorization, self._cookies, self._first = authorization, cookies, first
         #: The raw ``Content-Length`` value (the last one sent), if any.
-        self.content_length: bytes | None = None
-        self._origin: bytes | None = None
-        self._csrf_token: bytes | None = None
-        self._host: bytes | None = None
-        self._user_agent: bytes | None = None
-        self._content_type: bytes | None = None
-        self._forwarded_for: bytes | None = None
+        self.content_length = content_length
 
     @property
     def authorizations(self) -> int:
@@ -64,35 +56,40 @@ class RequestHead:
             return cookies[0].decode("latin-1")
         return "; ".join([value.decode("latin-1") for value in cookies])
 
+    def first(self, name: bytes) -> str | None:
+        """The first value of another header (its name in lower case), if sent."""
+        raw = self._first.get(name)
+        return None if raw is None else raw.decode("latin-1")
+
     @property
     def origin(self) -> str | None:
         """``Origin``, if sent."""
-        return None if self._origin is None else self._origin.decode("latin-1")
+        return self.first(b"origin")
 
     @property
     def csrf_token(self) -> str | None:
         """``X-CSRF-Token``, if sent."""
-        return None if self._csrf_token is None else self._csrf_token.decode("latin-1")
+        return self.first(b"x-csrf-token")
 
     @property
     def host(self) -> str:
         """``Host`` (empty when not sent)."""
-        return _text(self._host)
+        return _text(self._first.get(b"host"))
 
     @property
     def user_agent(self) -> str:
         """``User-Agent`` (empty when not sent)."""
-        return _text(self._user_agent)
+        return _text(self._first.get(b"user-agent"))
 
     @property
     def content_type(self) -> str:
         """``Content-Type`` (empty when not sent)."""
-        return _text(self._content_type)
+        return _text(self._first.get(b"content-type"))
 
     @property
     def forwarded_for(self) -> str:
         """``X-Forwarded-For`` (empty when not sent); believed only from a trusted proxy."""
-        return _text(self._forwarded_for)
+        return _text(self._first.get(b"x-forwarded-for"))
 
 
 def read_head(scope: Scope) -> RequestHead:
@@ -102,19 +99,18 @@ def read_head(scope: Scope) -> RequestHead:
         return head
     authorization: list[bytes] = []
     cookies: list[bytes] = []
-    head = RequestHead(authorization, cookies)
+    first: dict[bytes, bytes] = {}
+    length = None
     for name, value in scope["headers"]:
         if name == _AUTHORIZATION:
             authorization.append(value)
         elif name == _COOKIE:
             cookies.append(value)
         elif name == _CONTENT_LENGTH:
-            head.content_length = value
-        else:
-            slot = _FIRST.get(name)
-            if slot is not None and getattr(head, slot) is None:
-                setattr(head, slot, value)
-    scope[_HEAD] = head
+            length = value
+        elif name not in first:
+            first[name] = value
+    head = scope[_HEAD] = RequestHead(authorization, cookies, first, length)
     return head
 
 

@@ -31,7 +31,13 @@ from passgate.web.auth import Authenticator, Caller
 from passgate.web.clients import ClientAddresses
 from passgate.web.csrf import FormTokens, SessionCsrf
 from passgate.web.metrics import Metrics, MetricsMiddleware
-from passgate.web.middleware import MAX_BODY, OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
+from passgate.web.middleware import (
+    MAX_BODY,
+    UNSAFE,
+    OriginGuardMiddleware,
+    ProblemCORSMiddleware,
+    RequestGuardMiddleware,
+)
 from passgate.web.routing import RouteGroup
 
 TOKEN_PATHS = ("/token", "/token/refresh")
@@ -83,6 +89,9 @@ class Gate:
 
     async def current_user(self, request: Request) -> Caller:
         """FastAPI dependency: the caller (cookie or bearer), or 401; checks CSRF for cookie callers."""
+        caller = self.authenticator.known(request.scope)
+        if caller is not None and caller.username and request.scope["method"] not in UNSAFE:
+            return caller  # settled by the caches, and a safe method needs no CSRF check: no await
         return await self.caller(request)
 
     async def optional_user(self, request: Request) -> Caller | None:
