@@ -88,6 +88,8 @@ class SqlUserRepository:
         return await self._one(users.c.id == user_id)
 
     async def find(self, username: str) -> User | None:
+        if "\x00" in username:  # no name holds NUL, and PostgreSQL refuses it in text: not a database failure
+            return None
         return await self._one(users.c.username_key == username_key(username))
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
