@@ -31,6 +31,7 @@ from passgate.credentials.signing import Signing
 from passgate.credentials.verifier import Verifier
 from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
+from passgate.files import private_file
 from passgate.identity import users as identity_schema
 from passgate.identity.passwords import HashPolicy, PasswordHasher
 from passgate.identity.users import SqlUserRepository, UserRepository
@@ -84,7 +85,7 @@ def open_engine(url: str) -> AsyncEngine:
         raise ConfigError(f"not a database URL: {url.split('@')[-1]!r}") from exc
     if parsed.drivername == "sqlite+aiosqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(parsed.database))
         engine = create_async_engine(parsed, connect_args={"timeout": 15})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -109,3 +109,4 @@ def test_a_405_lists_every_method_of_the_path(client: httpx.Client, path: str, m
     assert response.status_code == 405
     assert response.headers["content-type"] == "application/problem+json"
     assert {m.strip() for m in response.headers["allow"].split(",")} == methods
+

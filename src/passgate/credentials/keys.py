@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from passgate.config import Algorithm
 from passgate.credentials.schema import schema
 from passgate.errors import ConfigError, NotFound
+from passgate.files import private_dir
 from passgate.ids import new_id
 
 __all__ = ["ROTATION_LEEWAY", "KeyRepository", "KeyRing", "SigningKey", "derive_secret", "load_secret",
@@ -173,7 +174,7 @@ def load_secret(data_dir: Path, given: str | None = None) -> bytes:
         return derive_secret(given)
     path = data_dir / SECRET_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(data_dir)
         _create_secret_file(path)
     text = path.read_text(encoding="ascii", errors="replace").strip()
     try:

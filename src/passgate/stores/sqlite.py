@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from passgate.errors import StoreUnavailable
+from passgate.files import private_file
 
 T = TypeVar("T")
 
@@ -53,7 +54,7 @@ class SqliteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self._path)
             conn = sqlite3.connect(self._path, timeout=5.0, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
