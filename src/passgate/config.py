@@ -89,19 +89,25 @@ class Settings(BaseSettings):
     public_url: str | None = None
     max_logins: int = Field(0, ge=0)
     secret: SecretStr | None = None
+    #: ``smtp://[USER:PASS@]HOST:PORT``, ``smtp+starttls://…``, ``smtps://…`` or ``log://`` (development only).
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None
+    mail_token_ttl: Duration = 15 * 60
+    #: Mail requests (verification, reset) per address and per account.
+    mail_limit: Annotated[tuple[int, float], NoDecode] = (5, 900.0)
     password_time_cost: int = Field(3, ge=1, le=20)
     password_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)
     password_parallelism: int = Field(4, ge=1, le=64)
 
     @field_validator(
         "session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute", "refresh_race_window",
-        mode="before",
+        "mail_token_ttl", mode="before",
     )
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
 
-    @field_validator("login_limit", mode="before")
+    @field_validator("login_limit", "mail_limit", mode="before")
     @classmethod
     def _rate(cls, value: object) -> tuple[int, float]:
         return parse_rate(value)
@@ -117,6 +123,23 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
             raise ValueError(f"not an origin URL (scheme://host[:port]): {value!r}")
         return value.rstrip("/") if value else value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp(cls, value: object) -> object:
+        url = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if url is None or url == "none":
+            return None
+        if not isinstance(url, str) or not re.match(r"^(smtp|smtp\+starttls|smtps)://[^/\s]+/?$|^log://$", url):
+            raise ValueError("not an SMTP URL: use smtp://, smtp+starttls:// or smtps://[USER:PASS@]HOST:PORT, or log://")
+        return url
+
+    @field_validator("mail_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and (not re.match(r"^[^\s@<>]+@[^\s@<>]+$", value)):
+            raise ValueError("--mail-from is one address, as in passgate@example.com")
+        return value
 
     @model_validator(mode="after")
     def _store_scheme(self) -> Settings:

@@ -22,6 +22,7 @@ from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
 from passgate.errors import AuthError, NotFound
+from passgate.identity.emails import Email
 from passgate.identity.users import User, UserRepository
 from passgate.transports import BearerTransport, CookieTransport, read_head
 from passgate.web import problems
@@ -29,7 +30,7 @@ from passgate.web.api import routes
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.csrf import FormTokens, SessionCsrf
 from passgate.web.metrics import Metrics, MetricsMiddleware
-from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
+from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware, site_origin
 
 TOKEN_PATHS = ("/token", "/token/refresh")
 
@@ -118,9 +119,13 @@ class Gate:
 
     # -- logging in and out ----------------------------------------------------------
 
-    async def register(self, username: str, password: str) -> User:
-        """A new account (409 ``username_taken``, 422 for a name or password the rules refuse)."""
-        return await self.deployment.accounts.register(username, password)
+    async def register(self, username: str, password: str, *, email: str | None = None,
+                       request: Request | None = None) -> User:
+        """A new account (409 ``username_taken``, 422 for a name or password the rules refuse); with
+        ``email``, its address, unverified, and a verification mail (503 ``mail_unavailable`` when
+        the deployment sends no mail).  ``request`` gives the links' site when there is no ``--public-url``."""
+        return await self.deployment.accounts.register(username, password, email=email,
+                                                       base_url=self.site_url(request))
 
     async def authenticate(self, request: Request, username: str, password: str) -> User:
         """The user whose password this is, under the login limit; InvalidCredentials or RateLimited."""
@@ -185,6 +190,37 @@ class Gate:
     async def delete_account(self, request: Request, caller: Caller, password: str) -> int:
         """Delete the caller's account (the password checked under the login limit) and every login of it."""
         return await self.deployment.accounts.delete_confirmed(caller.user_id, password, ip_of(request))
+
+    # -- the address, and a forgotten password ---------------------------------------
+
+    def site_url(self, request: Request | None) -> str:
+        """The deployment's public URL, for links in mail: ``--public-url``, else the request's own
+        scheme and host (as for ``Origin`` checks)."""
+        if self.options.public_url or request is None:
+            return self.options.public_url or ""
+        return site_origin(request.scope, None)
+
+    async def email_of(self, user_id: str) -> Email | None:
+        """The account's address and whether it is verified (this node's memory of it is at most 1 s old)."""
+        return await self.deployment.emails.get(user_id, cached=True)
+
+    async def set_email(self, request: Request, caller: Caller, email: str, password: str) -> Email:
+        """Give the caller's account a new address (the password checked under the login limit) and
+        mail it a verification link."""
+        return await self.deployment.accounts.set_email(caller.user_id, email, password, ip=ip_of(request),
+                                                        base_url=self.site_url(request))
+
+    async def verify_email(self, token: str) -> Email:
+        """Spend a verification link's token (400 ``token_invalid`` / ``token_expired``)."""
+        return await self.deployment.accounts.verify_email(token)
+
+    async def forgot_password(self, request: Request, email: str) -> None:
+        """Mail a reset link if a verified address is this one; the same answer, in the same time, if not."""
+        await self.deployment.accounts.forgot_password(email, base_url=self.site_url(request))
+
+    async def reset_password(self, token: str, new_password: str) -> int:
+        """Spend a reset link's token: the password is set and every login of the account ends; the count ended."""
+        return await self.deployment.accounts.reset_forgotten(token, new_password)
 
     # -- installing ------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi.routing import APIRoute
 
-from passgate.web.api import accounts, logins, service, sessions, tokens
+from passgate.web.api import accounts, email, logins, service, sessions, tokens
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -18,7 +18,7 @@ def routes(gate: "Gate", *, prefix: str = "/api") -> list[APIRoute]:
     """Every route of the API under ``prefix`` and the service routes, the hottest first: every
     route tried before the right one costs its match."""
     api = [e.route(gate, prefix=prefix, tags=["passgate"])
-           for module in (logins, sessions, tokens, accounts) for e in module.ENDPOINTS]
+           for module in (logins, sessions, tokens, accounts, email) for e in module.ENDPOINTS]
     served = [e.route(gate) for e in service.ENDPOINTS]
     hot = [r for r in api + served if r.path in (f"{prefix}/me", "/healthz") and r.methods == {"GET"}]
     return [*hot, *(r for r in api + served if r not in hot)]
