@@ -107,7 +107,10 @@ class Mailer:
 
     def start(self) -> None:
         """Run the outbox's delivery loop on this node (no loop when the deployment sends no mail)."""
-        if self._sender is None or self._loop is not None:
+        if self._sender is None:
+            log.info("no --smtp-url: this node sends no mail (verification and reset answer 503 mail_unavailable)")
+            return
+        if self._loop is not None:
             return
         log.info("mail goes through %s", self._sender.description)
         self._loop = asyncio.create_task(self.outbox.run(), name="passgate-mail-outbox")
