@@ -121,6 +121,7 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(pair: list[Node], s
     with pair[0].client() as client:
         _, known = registered(client, smtp_server)
         _, unverified = registered(client, smtp_server, verified=False)
+        mail_to(smtp_server, unverified)  # its verification mail
         unknown = new_address()
         answers = [client.post("/api/password/forgot", json={"email": a}) for a in (unknown, unverified, known)]
         assert [a.status_code for a in answers] == [202, 202, 202]
@@ -210,3 +211,37 @@ def test_without_a_mail_server_mail_is_unavailable(nodes: Nodes, tmp_path: Path)
         assert_problem(refused, 503, "mail_unavailable")
         assert client.post("/api/users", json={"username": name, "password": PASSWORD}).status_code == 201
         assert_problem(client.post("/api/password/forgot", json={"email": new_address()}), 503, "mail_unavailable")
+
+
+def test_an_admin_sets_a_verified_address(pair: list[Node], smtp_server: SmtpServer) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.nodes import FAST_HASHING
+
+    with pair[0].client() as client:
+        name, _ = registered(client, smtp_server, verified=False)
+        address = new_address()
+        done = subprocess.run(
+            [sys.executable, "-m", "passgate.cli", "user", "email", name, address, "--data-dir", str(pair[0].data_dir)],
+            capture_output=True, text=True, env={**os.environ, **FAST_HASHING}, timeout=60, check=True,
+        )
+        assert json.loads(done.stdout) == {"username": name, "email": address, "email_verified": True}
+        assert client.post("/api/password/forgot", json={"email": address}).status_code == 202
+        assert mail_to(smtp_server, address)[0]["Subject"] == "Reset your password"
+        audit = [line for line in pair[0].log().splitlines() if "passgate.audit" in line]
+        assert any('"event":"password_reset_requested"' in line for line in audit)
+
+
+def test_log_mail_is_for_development_and_says_so(nodes: Nodes, tmp_path: Path) -> None:
+    node = nodes("--smtp-url", "log://", data_dir=tmp_path / "log-mail")
+    with node.client() as client:
+        name, address = new_name(), new_address()
+        assert client.post("/api/users", json={"username": name, "password": PASSWORD, "email": address}).status_code \
+            == 201
+        wait_until(lambda: f"to {address}" in node.log(), 10.0)
+    log = node.log()
+    assert "mail goes through log:// (mail is written to the log, links included: for development only)" in log
+    assert f"{node.url}/verify?token=" in log and PASSWORD not in log

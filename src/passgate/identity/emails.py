@@ -60,6 +60,8 @@ def email_key(value: str) -> str:
 
 @dataclass(frozen=True)
 class Email:
+    """An account's address, and whether a mailed link has proved that its owner reads it."""
+
     user_id: str
     address: str
     verified: bool

@@ -11,7 +11,6 @@ between the SMTP server's acceptance and the mark, and the copy then carries the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -51,8 +50,8 @@ class Outbox:
         self.sender_address, self._clock = sender_address, clock
         self.node = new_id(12)
         self.backlog = 0
-        self._wake = asyncio.Event()
         self._last_purge = 0.0
+        self._claimed = 0
 
     async def put(self, conn: AsyncConnection, kind: str, recipient: str, payload: dict[str, Any], *,
                   expires_at: float) -> str:
@@ -64,24 +63,22 @@ class Outbox:
         ))
         return row_id
 
-    def wake(self) -> None:
-        self._wake.set()
-
     async def run(self) -> None:
-        """Deliver due mail, forever: at once when this node queued some, else every :data:`POLL_INTERVAL`."""
+        """Deliver due mail every :data:`POLL_INTERVAL` (at once again after a full batch), forever."""
         while True:
+            self._claimed = 0
             try:
                 await self.deliver_due()
             except SQLAlchemyError as exc:  # the database is away: try again on the next round
                 log.warning("outbox: the database failed (%s)", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL)
-            self._wake.clear()
+            if self._claimed < BATCH:
+                await asyncio.sleep(POLL_INTERVAL)
 
     async def deliver_due(self) -> int:
         """One round: claim what is due and deliver it; the number of mails sent."""
-        sent = 0
-        for row in await self._claim():
+        sent, rows = 0, await self._claim()
+        self._claimed = len(rows)
+        for row in rows:
             sent += await self._deliver(row)
         await self._housekeep()
         return sent
