@@ -34,11 +34,12 @@ class Accounts:
         name = check_username(username)
         check_password(password)
         address = None if email is None else check_email(email)
-        if address is not None:
-            self.mailer.check_available()  # before the account exists: no half-made registration
+        if address is not None:  # before the account exists: no half-made registration
+            self.mailer.check_available()
+            await self.mail_limiter.count(address=email_key(address), account="new:" + email_key(address))
         user = await self.users.create(name, await self.hasher.hash(password))
         if address is not None:
-            await self._mail_verification(user, address, base_url)
+            await self._mail_verification(user, address, base_url, counted=True)
         return user
 
     async def authenticate(self, username: str, password: str, ip: str) -> User:
@@ -100,17 +101,22 @@ class Accounts:
 
     # -- the address, and resetting a forgotten password by mail ------------------------------
 
-    async def _mail_verification(self, user: User, address: str, base_url: str) -> None:
-        await self.mail_limiter.count(address=email_key(address), account=user.id)
+    async def _mail_verification(self, user: User, address: str, base_url: str, *, counted: bool = False) -> None:
+        if not counted:
+            await self.mail_limiter.count(address=email_key(address), account=user.id)
         await self.emails.set(user.id, address, verified=False)
         await self.mailer.send_link(Link("verify", address, user.id, email_key(address), user.username, base_url))
 
     async def set_email(self, user_id: str, email: str, password: str, *, ip: str, base_url: str) -> Email:
         """Give the account a new address, unverified, and mail it a verification link (the
-        password re-checked under the login limit).  Reset mail goes only to a verified address."""
+        password re-checked under the login limit).  The new address replaces the old one at once;
+        reset mail goes only to a verified address.  The account's own verified address again: no change."""
         address = check_email(email)
         self.mailer.check_available()
         user = await self.confirm(user_id, password, ip)
+        current = await self.emails.get(user.id)
+        if current is not None and current.verified and email_key(current.address) == email_key(address):
+            return current  # verified already: nothing to mail
         await self._mail_verification(user, address, base_url)
         return Email(user.id, address, verified=False)
 

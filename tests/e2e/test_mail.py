@@ -245,3 +245,20 @@ def test_log_mail_is_for_development_and_says_so(nodes: Nodes, tmp_path: Path) -
     log = node.log()
     assert "mail goes through log:// (mail is written to the log, links included: for development only)" in log
     assert f"{node.url}/verify?token=" in log and PASSWORD not in log
+
+
+def test_setting_the_verified_address_again_keeps_it_and_a_limited_signup_makes_no_account(
+        pair: list[Node], smtp_server: SmtpServer) -> None:
+    with pair[0].client() as client:
+        name, address = registered(client, smtp_server)
+        session = login(client, name)
+        again = client.put("/api/me/email", json={"email": address.upper(), "password": PASSWORD},
+                           headers=session.headers())
+        assert again.status_code == 202 and again.json() == {"email": address, "email_verified": True}
+        busy = new_address()
+        for _ in range(5):
+            assert client.post("/api/password/forgot", json={"email": busy}).status_code == 202
+        late = new_name()
+        refused = client.post("/api/users", json={"username": late, "password": PASSWORD, "email": busy})
+        assert_problem(refused, 429, "rate_limited")
+        assert client.post("/api/users", json={"username": late, "password": PASSWORD}).status_code == 201
