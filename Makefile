@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/passgate serve
+	$(BIN)/passgate serve --smtp-url "$${PASSGATE_SMTP_URL:-log://}"  # log://: mail goes to the log (development)
 
 servers:
 	bash scripts/ensure-servers.sh

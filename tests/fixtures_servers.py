@@ -9,6 +9,8 @@
   ``revive(node)``, ``flushall()``.
 - ``postgres_url``: ``postgresql+asyncpg://postgres@127.0.0.1:PORT/postgres`` of a session-wide
   private PostgreSQL.
+- ``smtp_server``: a private SMTP server (aiosmtpd as its own process, ``tests/smtpd.py``) owned by
+  one test, a :class:`SmtpServer` with ``.url``, ``.messages()``, ``stop()``, ``kill()``, ``start()``.
 
 A missing binary fails the test with a message saying so; nothing is skipped silently.
 """
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import PostgresServer, RedisClusterServers, RedisServer, ServerError
+from tests.servers import PostgresServer, RedisClusterServers, RedisServer, ServerError, SmtpServer
 
 
 def _start(factory: Callable[[], Any]) -> Any:
@@ -66,3 +68,12 @@ def postgres_url() -> Iterator[str]:
     server: PostgresServer = _start(PostgresServer)
     with server:
         yield server.url
+
+
+@pytest.fixture
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    """A private SMTP server (aiosmtpd, its own process) owned by one test; ``.messages()`` reads
+    what it took, ``.url`` is ``smtp://127.0.0.1:PORT``."""
+    server: SmtpServer = _start(lambda: SmtpServer(tmp_path_factory.mktemp("smtp")).start())
+    yield server
+    server.stop()

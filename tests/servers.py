@@ -677,3 +677,120 @@ class PostgresServer:
 def redis_server(**options: Any) -> Iterator[RedisServer]:
     with RedisServer(**options) as server:
         yield server
+
+
+# -- an SMTP server --------------------------------------------------------------------------------
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``localhost`` and ``127.0.0.1`` (made with ``cryptography``):
+    the certificate and key files.  A client trusts it through ``SSL_CERT_FILE=<certificate>``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class SmtpServer:
+    """A private aiosmtpd server (``tests/smtpd.py``) as its own process on a free loopback port;
+    it saves each mail it takes in ``directory``, where :meth:`messages` reads them.  ``stop()``,
+    ``kill()`` and ``start()`` again keep the port and the mails."""
+
+    def __init__(self, directory: Path, *, tls: bool = False, user: str | None = None,
+                 password: str | None = None) -> None:
+        self.directory, self.port = directory, free_port()
+        self.mail_dir = directory / "mail"
+        self.certificate: Path | None = None
+        self._args = ["--port", str(self.port), "--dir", str(self.mail_dir)]
+        if tls:
+            self.certificate, key = self_signed_certificate(directory)
+            self._args += ["--cert", str(self.certificate), "--key", str(key)]
+        if user:
+            self._args += ["--user", user, "--password", password or ""]
+        self.user, self.password = user, password
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "smtp+starttls" if self.certificate else "smtp"
+        auth = f"{self.user}:{self.password}@" if self.user else ""
+        return f"{scheme}://{auth}127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpServer:
+        import sys
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parents[1]
+        with open(self.directory / "smtpd.log", "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "tests.smtpd", *self._args], cwd=root,
+                                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        _running.add(self)
+
+        def listening() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise ServerError(f"the SMTP server exited: {(self.directory / 'smtpd.log').read_text()}")
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                return sock.recv(4).startswith(b"220")
+
+        wait_until(listening, timeout=START_TIMEOUT, what="the SMTP server")
+        return self
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(STOP_TIMEOUT)
+        _running.discard(self)
+
+    def kill(self) -> None:
+        """SIGKILL: the server is gone at once, as a crashed mail server is."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT)
+        _running.discard(self)
+
+    close = stop
+
+    def messages(self) -> list[Any]:
+        """Every mail taken so far, oldest first, as ``email.message.EmailMessage``."""
+        import email
+        import email.policy
+
+        if not self.mail_dir.is_dir():
+            return []
+        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                for path in sorted(self.mail_dir.glob("*.eml"))]
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

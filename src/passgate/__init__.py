@@ -28,8 +28,12 @@ from passgate.dates import iso
 from passgate.errors import (
     AuthError,
     CsrfFailed,
+    EmailTaken,
     Forbidden,
     InvalidCredentials,
+    MailTokenExpired,
+    MailTokenInvalid,
+    MailUnavailable,
     NotFound,
     PassgateError,
     RateLimited,
@@ -38,6 +42,7 @@ from passgate.errors import (
     ValidationFailed,
     WrongPassword,
 )
+from passgate.identity.emails import Email
 from passgate.identity.names import username_key
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
@@ -57,10 +62,15 @@ __all__ = [
     "Body",
     "Caller",
     "CsrfFailed",
+    "Email",
+    "EmailTaken",
     "Endpoint",
     "Forbidden",
     "InvalidCredentials",
     "Login",
+    "MailTokenExpired",
+    "MailTokenInvalid",
+    "MailUnavailable",
     "NotFound",
     "Passgate",
     "PassgateError",

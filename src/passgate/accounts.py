@@ -1,5 +1,6 @@
-"""Account flows over users and logins: register, check a password under the login limit,
-change the password, delete the account.  No web I/O here."""
+"""Account flows over users, logins and mail: register, check a password under the login limit,
+change the password, delete the account, set and verify the address, reset a forgotten password
+by mail.  No web I/O here."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from dataclasses import dataclass
 from passgate import audit
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.ratelimit import LoginLimiter
-from passgate.errors import Forbidden, InvalidCredentials, NotFound, WrongPassword
+from passgate.errors import Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
+from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.users import User, UserRepository
+from passgate.mail.limits import MailLimiter
+from passgate.mail.mailer import Link, Mailer
 
 
 @dataclass
@@ -20,11 +24,23 @@ class Accounts:
     hasher: PasswordHasher
     limiter: LoginLimiter
     logins: LoginRepository
+    emails: EmailRepository
+    mailer: Mailer
+    mail_limiter: MailLimiter
 
-    async def register(self, username: str, password: str) -> User:
+    async def register(self, username: str, password: str, *, email: str | None = None,
+                       base_url: str = "") -> User:
+        """A new account; with ``email``, its address (unverified) and the verification mail queued."""
         name = check_username(username)
         check_password(password)
-        return await self.users.create(name, await self.hasher.hash(password))
+        address = None if email is None else check_email(email)
+        if address is not None:  # before the account exists: no half-made registration
+            self.mailer.check_available()
+            await self.mail_limiter.count(address=email_key(address), account="new:" + email_key(address))
+        user = await self.users.create(name, await self.hasher.hash(password))
+        if address is not None:
+            await self._mail_verification(user, address, base_url, counted=True)
+        return user
 
     async def authenticate(self, username: str, password: str, ip: str) -> User:
         """The user whose password this is; InvalidCredentials (same work, same answer) otherwise."""
@@ -54,6 +70,7 @@ class Accounts:
         check_password(new)
         user = await self.confirm(user_id, current, ip)
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
+        await self.mailer.forget(user.id, "reset")  # a reset link mailed earlier must not undo this
         revoked = await self.logins.revoke_all(user.id, keep=keep)
         audit.event("password_changed", user_id=user.id, revoked=revoked)
         return revoked
@@ -65,16 +82,91 @@ class Accounts:
         if user is None:
             raise NotFound("no such user")
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
+        await self.mailer.forget(user.id, "reset")
         revoked = await self.logins.revoke_all(user.id)
-        audit.event("password_reset", user_id=user.id, revoked=revoked)
+        audit.event("password_reset", user_id=user.id, revoked=revoked, via="admin")
         return revoked
 
     async def delete(self, user: User) -> int:
         revoked = await self.logins.revoke_all(user.id)
         if not await self.users.delete(user.id):
             raise Forbidden("the account is already gone")
+        await self.emails.forget(user.id)
+        await self.mailer.forget(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         return revoked
 
     async def delete_confirmed(self, user_id: str, password: str, ip: str) -> int:
         return await self.delete(await self.confirm(user_id, password, ip))
+
+    # -- the address, and resetting a forgotten password by mail ------------------------------
+
+    async def _mail_verification(self, user: User, address: str, base_url: str, *, counted: bool = False) -> None:
+        if not counted:
+            await self.mail_limiter.count(address=email_key(address), account=user.id)
+        await self.emails.set(user.id, address, verified=False)
+        await self.mailer.send_link(Link("verify", address, user.id, email_key(address), user.username, base_url))
+
+    async def set_email(self, user_id: str, email: str, password: str, *, ip: str, base_url: str) -> Email:
+        """Give the account a new address, unverified, and mail it a verification link (the
+        password re-checked under the login limit).  The new address replaces the old one at once;
+        reset mail goes only to a verified address.  The account's own verified address again: no change."""
+        address = check_email(email)
+        self.mailer.check_available()
+        user = await self.confirm(user_id, password, ip)
+        current = await self.emails.get(user.id)
+        if current is not None and current.verified and email_key(current.address) == email_key(address):
+            return current  # verified already: nothing to mail
+        await self._mail_verification(user, address, base_url)
+        return Email(user.id, address, verified=False)
+
+    async def verify_email(self, token: str) -> Email:
+        """Spend a verification link's token: the address it was mailed to is now verified
+        (EmailTaken when another account verified it first; MailTokenInvalid when the account
+        has changed its address since)."""
+        spent = await self.mailer.spend("verify", token)
+        current = await self.emails.get(spent.user_id)
+        if current is None or email_key(current.address) != spent.email_key:
+            raise MailTokenInvalid("the link is for an address this account no longer has")
+        verified = await self.emails.set(spent.user_id, current.address, verified=True)
+        audit.event("email_verified", user_id=spent.user_id)
+        return verified
+
+    async def forgot_password(self, email: str, *, base_url: str) -> None:
+        """Mail a reset link to the account that has verified ``email``; for any other address the
+        same work (the counts, the lookup, a transaction of the same shape) and no mail."""
+        address = check_email(email)
+        key = email_key(address)
+        self.mailer.check_available()
+        owner = await self.emails.find_verified(address)
+        user = await self.users.get(owner.user_id if owner else "-")  # the same query either way
+        await self.mail_limiter.count(address=key, account=user.id if user else "address:" + key)
+        if user is None:
+            await self.mailer.send_nothing(key)
+            return
+        await self.mailer.send_link(Link("reset", owner.address if owner else address, user.id, key,
+                                         user.username, base_url))
+        audit.event("password_reset_requested", user_id=user.id)
+
+    async def reset_forgotten(self, token: str, new: str) -> int:
+        """Spend a reset link's token: the password is set, every login of the account ends, and
+        every other reset link of it dies."""
+        check_password(new)
+        spent = await self.mailer.spend("reset", token)
+        owner = await self.emails.find_verified(spent.email_key)
+        if owner is None or owner.user_id != spent.user_id or await self.users.get(spent.user_id) is None:
+            raise MailTokenInvalid("the link is for an address this account no longer has")
+        await self.users.set_password_hash(spent.user_id, await self.hasher.hash(new))
+        await self.mailer.forget(spent.user_id, "reset")
+        revoked = await self.logins.revoke_all(spent.user_id)
+        audit.event("password_reset", user_id=spent.user_id, revoked=revoked, via="mail")
+        return revoked
+
+    async def set_verified_email(self, username: str, email: str) -> Email:
+        """The admin's way: the address is set and verified at once (EmailTaken if another account has it)."""
+        user = await self.users.find(username)
+        if user is None:
+            raise NotFound("no such user")
+        verified = await self.emails.set(user.id, email, verified=True)
+        audit.event("email_verified", user_id=user.id, by="admin")
+        return verified

@@ -25,6 +25,7 @@ SERVE_OPTIONS = (
     "audience",
     "issuer", "login-limit", "outage", "cors-origins", "public-url", "trusted-proxies", "max-logins",
     "password-time-cost", "password-memory-kib", "password-parallelism",
+    "smtp-url", "mail-from", "mail-token-ttl", "mail-limit",
 )
 
 
@@ -88,6 +89,11 @@ async def _user_create(d: Deployment, args: argparse.Namespace) -> None:
 async def _user_password(d: Deployment, args: argparse.Namespace) -> None:
     revoked = await d.accounts.reset_password(args.name, _password("New password: "))
     _print({"username": args.name, "revoked": revoked})
+
+
+async def _user_email(d: Deployment, args: argparse.Namespace) -> None:
+    email = await d.accounts.set_verified_email(args.name, args.address)
+    _print({"username": args.name, "email": email.address, "email_verified": email.verified})
 
 
 async def _user_of(d: Deployment, name: str) -> Any:
@@ -173,6 +179,9 @@ def parser() -> argparse.ArgumentParser:
                                ("password", _user_password, "set a new password; every login of the user ends"),
                                ("delete", _user_delete, "delete the account and every login of it")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)
+    email = admin(users, "email", _user_email, "set the user's email address, verified")
+    email.add_argument("name", help=_USERNAME)
+    email.add_argument("address", help="the address; it counts as verified (the admin vouches for it)")
 
     sessions = commands.add_parser("sessions", help="a user's logins").add_subparsers(dest="action", required=True)
     admin(sessions, "list", _sessions_list, "list a user's logins").add_argument("name", help=_USERNAME)

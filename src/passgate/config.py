@@ -54,7 +54,7 @@ def _split_list(value: object) -> object:
 Duration = Annotated[float, NoDecode]
 #: The settings that are durations.
 DURATIONS = ("session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute",
-             "refresh_race_window")
+             "refresh_race_window", "mail_token_ttl")
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
 
 
@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     """The deployment secret (32+ characters; it seals the signing keys, tags refresh tokens, signs CSRF tokens),
     shared by every node. Only from ``PASSGATE_SECRET`` or ``--secret-file``, never on the command line.
     Default: ``<data-dir>/secret.key``, made on first start."""
+    smtp_url: SecretStr | None = None
+    """Where mail goes: ``smtp://[USER:PASS@]HOST:PORT``, ``smtp+starttls://…``, ``smtps://…``, or ``log://`` (each
+    mail written to the log: for development only). Without it, nothing that needs mail is offered."""
+    mail_from: str | None = None
+    """The sender of passgate's mail. Default: ``passgate@<host of --public-url>``, else ``passgate@localhost``."""
+    mail_token_ttl: Duration = 15 * 60
+    """How long a mailed link (verification, password reset) stays valid."""
+    mail_limit: Annotated[tuple[int, float], NoDecode] = (5, 900.0)
+    """Mail requests (verification, reset) per address and per account (``COUNT/WINDOW``); past it, 429."""
     password_time_cost: int = Field(3, ge=1, le=20)
     """argon2id's passes over memory (t)."""
     password_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)
@@ -136,7 +145,7 @@ class Settings(BaseSettings):
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
 
-    @field_validator("login_limit", mode="before")
+    @field_validator("login_limit", "mail_limit", mode="before")
     @classmethod
     def _rate(cls, value: object) -> tuple[int, float]:
         return parse_rate(value)
@@ -159,6 +168,23 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
             raise ValueError(f"not an origin URL (scheme://host[:port]): {value!r}")
         return value.rstrip("/") if value else value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp(cls, value: object) -> object:
+        url = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if url is None or url == "none":
+            return None
+        if not isinstance(url, str) or not re.match(r"^(smtp|smtp\+starttls|smtps)://[^/\s]+/?$|^log://$", url):
+            raise ValueError("not an SMTP URL: use smtp://, smtp+starttls:// or smtps://[USER:PASS@]HOST:PORT, or log://")
+        return url
+
+    @field_validator("mail_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and (not re.match(r"^[^\s@<>]+@[^\s@<>]+$", value)):
+            raise ValueError("--mail-from is one address, as in passgate@example.com")
+        return value
 
     @model_validator(mode="after")
     def _store_scheme(self) -> Settings:

@@ -2,8 +2,9 @@
 ``start()`` before use, ``stop()`` after.
 
 Starting a node creates the tables of the parts it runs, fixes the deployment's issuer on first
-start, loads the signing keys (making the first one), follows the store's change feed, and re-reads
-the key ring every :data:`KEY_RELOAD_INTERVAL` seconds so that a rotation reaches every node.
+start, loads the signing keys (making the first one), follows the store's change feed, re-reads
+the key ring every :data:`KEY_RELOAD_INTERVAL` seconds so that a rotation reaches every node, and
+delivers the mail outbox (:mod:`passgate.mail.outbox`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from passgate.credentials.signing import Signing
 from passgate.credentials.tokens import AccessTokenCodec
 from passgate.credentials.verifier import Verifier
 from passgate.errors import StoreUnavailable
+from passgate.identity.emails import EmailRepository
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.users import UserRepository
+from passgate.mail.mailer import Mailer
 from passgate.stores.base import Store
 
 log = logging.getLogger("passgate")
@@ -76,6 +79,9 @@ class Deployment:
     limiter: LoginLimiter
     accounts: Accounts
     token_options: TokenOptions
+    emails: EmailRepository
+    #: Mail: the tokens of mailed links, the outbox and its delivery loop.
+    mailer: Mailer
     #: The tables of the parts this deployment runs.
     schemas: tuple[MetaData, ...]
     clock: Callable[[], float] = time.time
@@ -97,6 +103,7 @@ class Deployment:
         await self.logins.start()
         devices.warm()  # not at the first login
         self._reloader = asyncio.create_task(self._reload_keys(), name="passgate-key-reload")
+        self.mailer.start()
 
     async def _reload_keys(self) -> None:
         options = self.token_options
@@ -110,6 +117,7 @@ class Deployment:
             self.signing.rotate(ring)
 
     async def stop(self) -> None:
+        await self.mailer.stop()
         if self._reloader is not None:
             self._reloader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -17,6 +17,10 @@ password, a token or a session id.
     ├── Forbidden                  forbidden
     ├── NotFound                   not_found
     ├── UsernameTaken              username_taken
+    ├── EmailTaken                 email_taken (another account has verified the address)
+    ├── MailTokenInvalid           token_invalid (a mailed link's token: unknown, spent or superseded)
+    │   └── MailTokenExpired       token_expired
+    ├── MailUnavailable            mail_unavailable, retry_after
     ├── RateLimited                rate_limited, retry_after
     ├── StoreUnavailable           store_unavailable, retry_after
     ├── RequestError               validation_failed
@@ -136,6 +140,40 @@ class UsernameTaken(PassgateError):
 
     code = "username_taken"
     title = "Username taken"
+
+
+class EmailTaken(PassgateError):
+    """Another account has verified that address (a verified address belongs to one account)."""
+
+    code = "email_taken"
+    title = "Email address taken"
+
+
+class MailTokenInvalid(PassgateError):
+    """The token of a mailed link (verification or password reset) is not one passgate issued,
+    was spent already, or was superseded (the address changed).  One answer for all of them."""
+
+    code = "token_invalid"
+    title = "Invalid or used link"
+
+
+class MailTokenExpired(MailTokenInvalid):
+    """The token of a mailed link is past its lifetime (``--mail-token-ttl``)."""
+
+    code = "token_expired"
+    title = "Expired link"
+
+
+class MailUnavailable(PassgateError):
+    """No mail can be accepted: the deployment has no mail server (``--smtp-url``), or its outbox
+    is backed up because the SMTP server has not taken mail for a long while (503)."""
+
+    code = "mail_unavailable"
+    title = "Mail unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 60) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
 
 
 class RateLimited(PassgateError):

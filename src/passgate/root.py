@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -32,15 +32,23 @@ from passgate.credentials.verifier import Verifier
 from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
 from passgate.files import private_file
+from passgate.identity import emails as emails_schema
 from passgate.identity import users as identity_schema
+from passgate.identity.emails import EmailRepository
 from passgate.identity.passwords import HashPolicy, PasswordHasher
 from passgate.identity.users import SqlUserRepository, UserRepository
+from passgate.mail import schema as mail_schema
+from passgate.mail.base import Sender
+from passgate.mail.limits import MailLimiter
+from passgate.mail.log import LogSender
+from passgate.mail.mailer import Mailer, MailOptions
+from passgate.mail.smtp import SmtpSender
 from passgate.stores.base import Store
 from passgate.stores.memory import MemoryStore
 from passgate.stores.sqlite import SqliteStore
 from passgate.web.gate import Gate, WebOptions
 
-__all__ = ["Passgate", "build", "open_engine", "open_store", "web_options"]
+__all__ = ["Passgate", "build", "open_engine", "open_sender", "open_store", "web_options"]
 
 #: The extra that brings each optional driver.
 _EXTRAS = {"redis": "redis", "asyncpg": "postgres"}
@@ -115,6 +123,26 @@ def _login_policy(settings: Settings) -> LoginPolicy:
                        settings.refresh_absolute, settings.max_logins)
 
 
+def open_sender(url: str | None) -> Sender | None:
+    """``smtp://``, ``smtp+starttls://``, ``smtps://`` (an SMTP server), ``log://`` (the log), or None."""
+    if url is None:
+        return None
+    if url == "log://":
+        return LogSender()
+    return SmtpSender.from_url(url)
+
+
+def _mail_options(settings: Settings) -> MailOptions:
+    host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    return MailOptions(sender_address=settings.mail_from or f"passgate@{host or 'localhost'}",
+                       token_ttl=settings.mail_token_ttl)
+
+
+def _mailer(settings: Settings, engine: AsyncEngine, secret: bytes, clock: Callable[[], float]) -> Mailer:
+    url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    return Mailer(engine, open_sender(url), secret, _mail_options(settings), clock=clock)
+
+
 def build(settings: Settings, *, users: UserRepository | None = None,
           clock: Callable[[], float] = time.time) -> Deployment:
     """Every service of the deployment that ``settings`` describe (not started).
@@ -132,14 +160,19 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     cookies = CookieLogins(logins, opener, clock=clock)
     limiter = LoginLimiter(store, limit=settings.login_limit[0], window=settings.login_limit[1])
     accounts_users = users or SqlUserRepository(engine, clock=clock)
-    schemas = (credentials_schema.schema,) if users else (credentials_schema.schema, identity_schema.schema)
+    mailer = _mailer(settings, engine, secret, clock)
+    emails = EmailRepository(engine, clock=clock)
+    mail_limiter = MailLimiter(store, limit=settings.mail_limit[0], window=settings.mail_limit[1])
+    schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema)
+    schemas += () if users else (identity_schema.schema,)
     return Deployment(
         engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,
         keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
         tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock,
                            rotation=RotationPolicy(race_window=settings.refresh_race_window)),
         verifier=Verifier(logins, cookies, signing, outage=settings.outage, clock=clock),
-        limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins),
+        limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter),
+        emails=emails, mailer=mailer,
         token_options=_token_options(settings), schemas=schemas, clock=clock,
     )
 

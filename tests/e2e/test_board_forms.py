@@ -52,6 +52,12 @@ def form_token(client: httpx.Client) -> tuple[str, str]:
         ("/account/delete", ["password"], True),
         ("/account/sessions/revoke", ["login_id"], True),
         ("/logout", ["csrf_token"], True),
+        ("/forgot", ["email"], False),
+        ("/reset", ["token"], False),
+        ("/reset", ["new_password"], False),
+        ("/verify", ["token"], False),
+        ("/account/email", ["email"], True),
+        ("/account/email", ["password"], True),
     ],
 )
 def test_a_field_that_is_not_unicode_is_400(
@@ -62,7 +68,7 @@ def test_a_field_that_is_not_unicode_is_400(
     nonce, token = form_token(client)
     values = {"username": name.encode(), "password": password.encode(), "current_password": password.encode(),
               "new_password": b"another horse", "title": b"a title", "body": b"a body", "next": b"/",
-              "login_id": session.id.encode()}  # fmt: skip
+              "login_id": session.id.encode(), "email": b"ann@example.test", "token": b"t" * 43}  # fmt: skip
     values["csrf_token"] = (session.csrf if as_user else token).encode()
     for field in fields:
         values[field] = SURROGATES[charset] + b"abcdefgh"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.api import assert_problem, login, register
+from tests.e2e.test_mail import PASSWORD, link_of, mail_to, registered, token_of
 from tests.nodes import SHARED_SECRET, Node
+from tests.servers import SmtpServer
 
 pytestmark = pytest.mark.postgres
 
@@ -38,3 +42,29 @@ def test_a_nul_in_a_name_is_a_client_error_on_postgres(nodes: Callable[..., Node
             assert_problem(answer, 422, "validation_failed")
         else:
             assert_problem(answer, 401, "invalid_credentials")
+
+
+def test_mail_flows_on_postgres_with_two_nodes(nodes: Callable[..., Node], postgres_url: str,
+                                               smtp_server: SmtpServer, tmp_path: Path) -> None:
+    one, two = (nodes("--database-url", postgres_url, "--smtp-url", smtp_server.url, env=SHARED_SECRET,
+                      data_dir=tmp_path / f"node{n}") for n in range(2))
+    with one.client() as client, two.client() as other:
+        name, address = registered(client, smtp_server)
+        rival, _ = registered(other, smtp_server, verified=False)
+        session = login(other, rival)
+        claim = other.put("/api/me/email", json={"email": address, "password": PASSWORD}, headers=session.headers())
+        assert claim.status_code == 202
+        rival_mail = mail_to(smtp_server, address, count=2)[-1]
+        assert_problem(other.post("/api/email/verify", json={"token": token_of(link_of(rival_mail))}), 409,
+                       "email_taken")
+        for n in range(4):  # queued on both nodes, delivered by both: each once
+            assert (client if n % 2 else other).post("/api/password/forgot", json={"email": address}).status_code \
+                == 202
+        mails = mail_to(smtp_server, address, count=6)
+        reset = other.post("/api/password/reset", json={"token": token_of(link_of(mails[-1])),
+                                                        "new_password": "on postgres now"})
+        assert reset.status_code == 204
+        assert client.post("/api/session", json={"username": name, "password": "on postgres now"}).status_code == 200
+        time.sleep(2)
+        assert len([m for m in smtp_server.messages() if m["To"] == address]) == 6
+        assert len({m["Message-ID"] for m in smtp_server.messages()}) == len(smtp_server.messages())

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from tests.library.apps import EXAMPLES, AppProcess, check_hello, readme_example
 
+#: The tables an application that installs passgate gets (its users, keys, addresses and mail).
+PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox"}
+
 
 def test_the_fastapi_example_is_the_readme_example() -> None:
     assert (EXAMPLES / "fastapi_app.py").read_text(encoding="utf-8") == readme_example()
@@ -28,7 +31,7 @@ def test_fastapi_example(tmp_path: Path) -> None:
             paths = client.get("/openapi.json").json()["paths"]
             assert "/api/token" in paths and not any("posts" in path for path in paths)
     # the embedded defaults, in the working dir; passgate's tables only
-    assert tables(tmp_path / "passgate-data" / "passgate.db") == {"users", "signing_keys", "deployment_facts"}
+    assert tables(tmp_path / "passgate-data" / "passgate.db") == PASSGATE_TABLES
 
 
 def test_starlette_example(tmp_path: Path) -> None:

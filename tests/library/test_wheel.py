@@ -13,6 +13,9 @@ import pytest
 import passgate
 from tests.library.apps import ROOT, AppProcess, check_hello, clean_env, readme_example
 
+#: The tables an application that installs passgate gets (its users, keys, addresses and mail).
+PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox"}
+
 pytestmark = pytest.mark.slow
 
 
@@ -61,7 +64,7 @@ def test_the_wheel_installs_and_serves_the_readme_example(tmp_path: Path) -> Non
             assert client.get("/api/posts").status_code == 404  # the board is not what runs
     with sqlite3.connect(work / "passgate-data" / "passgate.db") as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"users", "signing_keys", "deployment_facts"}
+    assert tables == PASSGATE_TABLES
 
     # The extra brings the Redis store.
     run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[redis]",

@@ -44,10 +44,18 @@ class Board:
         """The caller of a form post, its CSRF token checked."""
         return await self.pg.caller(request, form_token=field(form, "csrf_token"))
 
-    def render(self, request: Request, name: str, caller: Caller | None, status: int = 200,
-               **context: Any) -> Response:
+    async def account(self, request: Request, caller: Caller, status: int = 200, *, error: str | None = None,
+                      notice: str | None = None) -> Response:
+        """The account page, with the address and its state."""
+        return self.render(request, "account.html", caller, status, error=error, notice=notice,
+                           email=await self.pg.email_of(caller.user_id))
+
+    def render(self, request: Request, name: str, caller: Caller | None, status: int = 200, *,
+               forms: bool = False, **context: Any) -> Response:
+        """The page ``name``; an anonymous viewer's page (and, with ``forms``, anyone's) gets a
+        pre-session form token for its forms."""
         cookie = None
-        if caller is None:
+        if caller is None or forms:
             context["form_token"], cookie = self.pg.form_tokens.issue(request)
         response = self.templates.TemplateResponse(
             request, name, {"user": caller, **context}, status_code=status, headers={"Cache-Control": "no-store"}

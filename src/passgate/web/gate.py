@@ -23,6 +23,7 @@ from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
 from passgate.errors import AuthError, NotFound
+from passgate.identity.emails import Email
 from passgate.identity.users import User, UserRepository
 from passgate.transports import BearerTransport, CookieTransport, read_head
 from passgate.web import problems
@@ -124,9 +125,13 @@ class Gate:
 
     # -- logging in and out ----------------------------------------------------------
 
-    async def register(self, username: str, password: str) -> User:
-        """A new account (409 ``username_taken``, 422 for a name or password the rules refuse)."""
-        return await self.deployment.accounts.register(username, password)
+    async def register(self, username: str, password: str, *, email: str | None = None,
+                       request: Request | None = None) -> User:
+        """A new account (409 ``username_taken``, 422 for a name or password the rules refuse); with
+        ``email``, its address, unverified, and a verification mail (503 ``mail_unavailable`` when
+        the deployment sends no mail).  ``request`` gives the links' site when there is no ``--public-url``."""
+        return await self.deployment.accounts.register(username, password, email=email,
+                                                       base_url=self.site_url(request))
 
     async def authenticate(self, request: Request, username: str, password: str) -> User:
         """The user whose password this is, under the login limit; InvalidCredentials or RateLimited."""
@@ -193,6 +198,37 @@ class Gate:
         """Delete the caller's account (the password checked under the login limit) and every login of it."""
         return await self.deployment.accounts.delete_confirmed(caller.user_id, password,
                                                                self.clients.address(request.scope))
+
+    # -- the address, and a forgotten password ---------------------------------------
+
+    def site_url(self, request: Request | None = None) -> str:
+        """The deployment's public URL, for links in mail: ``--public-url``, else the deployment's
+        issuer (fixed by its first node).  Never the request's ``Host``: anyone may send one, and a
+        reset link to the sender's host would hand them the token (host-header poisoning)."""
+        return self.options.public_url or self.deployment.signing.codec.issuer
+
+    async def email_of(self, user_id: str) -> Email | None:
+        """The account's address and whether it is verified (this node's memory of it is at most 1 s old)."""
+        return await self.deployment.emails.get(user_id, cached=True)
+
+    async def set_email(self, request: Request, caller: Caller, email: str, password: str) -> Email:
+        """Give the caller's account a new address (the password checked under the login limit) and
+        mail it a verification link."""
+        return await self.deployment.accounts.set_email(
+            caller.user_id, email, password, ip=self.clients.address(request.scope), base_url=self.site_url(request)
+        )
+
+    async def verify_email(self, token: str) -> Email:
+        """Spend a verification link's token (400 ``token_invalid`` / ``token_expired``)."""
+        return await self.deployment.accounts.verify_email(token)
+
+    async def forgot_password(self, request: Request, email: str) -> None:
+        """Mail a reset link if a verified address is this one; the same answer, in the same time, if not."""
+        await self.deployment.accounts.forgot_password(email, base_url=self.site_url(request))
+
+    async def reset_password(self, token: str, new_password: str) -> int:
+        """Spend a reset link's token: the password is set and every login of the account ends; the count ended."""
+        return await self.deployment.accounts.reset_forgotten(token, new_password)
 
     # -- installing ------------------------------------------------------------------
 

@@ -19,7 +19,10 @@ from passgate.errors import (
     AuthError,
     ClientGone,
     CsrfFailed,
+    EmailTaken,
     Forbidden,
+    MailTokenInvalid,
+    MailUnavailable,
     MalformedRequest,
     NotFound,
     PassgateError,
@@ -58,7 +61,7 @@ CHALLENGE = _BEARER.challenge()
 _STATUS: dict[type[PassgateError], int] = {
     ClientGone: 499, AuthError: 401, WrongPassword: 403, CsrfFailed: 403, Forbidden: 403, NotFound: 404,
     UsernameTaken: 409, RateLimited: 429, StoreUnavailable: 503, RequestError: 422, MalformedRequest: 400,
-    PayloadTooLarge: 413, UnsupportedMediaType: 415,
+    PayloadTooLarge: 413, UnsupportedMediaType: 415, EmailTaken: 409, MailTokenInvalid: 400, MailUnavailable: 503,
 }
 
 
@@ -89,7 +92,7 @@ def from_error(exc: PassgateError) -> Response:
         tokens_log.info("token refused: %s", exc.reason)
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = challenge_for(exc)
-    if isinstance(exc, RateLimited | StoreUnavailable):
+    if isinstance(exc, RateLimited | StoreUnavailable | MailUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return problem(http_status(exc), exc.code, exc.title, exc.detail, headers)
 

@@ -16,6 +16,28 @@ class Credentials(Body):
     password: str
 
 
+class Registration(Credentials):
+    email: str | None = None
+
+
+class EmailChange(Body):
+    email: str
+    password: str
+
+
+class MailedToken(Body):
+    token: str
+
+
+class ForgotPassword(Body):
+    email: str
+
+
+class PasswordReset(Body):
+    token: str
+    new_password: str
+
+
 class RefreshRequest(Body):
     refresh_token: str
 

@@ -37,14 +37,17 @@ async def revoke_sessions(board: "Board", request: Request) -> Response:
     return redirect("/account/sessions")
 
 
-async def account_page(board: "Board", request: Request, changed: int | None = None) -> Response:
+async def account_page(board: "Board", request: Request, changed: int | None = None,
+                       mailed: int | None = None) -> Response:
     caller = await board.viewer(request)
     if caller is None:
         return redirect("/login?next=/account")
     notice = None
     if changed is not None:
         notice = f"Password changed. {changed} other login{'s' if changed != 1 else ''} ended."
-    return board.render(request, "account.html", caller, error=None, notice=notice)
+    if mailed is not None:
+        notice = "A link to verify the address is on its way to it."
+    return await board.account(request, caller, notice=notice)
 
 
 async def change_password(board: "Board", request: Request) -> Response:
@@ -57,7 +60,7 @@ async def change_password(board: "Board", request: Request) -> Response:
         count = await board.pg.change_password(request, caller, field(form, "current_password"),
                                                field(form, "new_password"))
     except PassgateError as exc:
-        return board.render(request, "account.html", caller, http_status(exc), error=exc.detail, notice=None)
+        return await board.account(request, caller, http_status(exc), error=exc.detail)
     return redirect(f"/account?changed={count}")
 
 
@@ -70,7 +73,7 @@ async def delete_account(board: "Board", request: Request) -> Response:
     try:
         await board.pg.delete_account(request, caller, field(form, "password"))
     except PassgateError as exc:
-        return board.render(request, "account.html", caller, http_status(exc), error=exc.detail, notice=None)
+        return await board.account(request, caller, http_status(exc), error=exc.detail)
     return redirect("/", board.pg.clear_cookie())
 
 

@@ -34,19 +34,20 @@ async def login(board: "Board", request: Request) -> Response:
 
 
 async def register_page(board: "Board", request: Request) -> Response:
-    return board.render(request, "register.html", await board.viewer(request), error=None, username="")
+    return board.render(request, "register.html", await board.viewer(request), error=None, username="", email="")
 
 
 async def register(board: "Board", request: Request) -> Response:
     form = await form_fields(request)
-    username, password = field(form, "username"), field(form, "password")
+    username, password, email = field(form, "username"), field(form, "password"), field(form, "email").strip()
     if not board.pg.form_tokens.check(request, field(form, "csrf_token")):
-        return board.render(request, "register.html", None, 403, username=username, error=EXPIRED)
+        return board.render(request, "register.html", None, 403, username=username, email=email, error=EXPIRED)
     try:
-        user = await board.pg.register(username, password)
+        user = await board.pg.register(username, password, email=email or None, request=request)
         _, set_cookie = await board.pg.start_session(request, user)
     except PassgateError as exc:
-        return board.render(request, "register.html", None, http_status(exc), username=username, error=exc.detail)
+        return board.render(request, "register.html", None, http_status(exc), username=username, email=email,
+                            error=exc.detail)
     return redirect("/", set_cookie)
 
 

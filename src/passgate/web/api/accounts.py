@@ -7,17 +7,21 @@ from starlette.responses import Response
 
 from passgate.dates import iso
 from passgate.web import bodies
+from passgate.web.api.views import email_body
 from passgate.web.routing import Endpoint
-from passgate.web.schemas import Credentials, PasswordChange, PasswordConfirm
+from passgate.web.schemas import PasswordChange, PasswordConfirm, Registration
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
 
 
 async def register(gate: "Gate", request: Request) -> dict[str, Any]:
-    body = await bodies.read(request, Credentials)
-    user = await gate.register(body.username, body.password)
-    return {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
+    body = await bodies.read(request, Registration)
+    user = await gate.register(body.username, body.password, email=body.email, request=request)
+    answer = {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
+    if body.email is not None:
+        answer |= email_body(await gate.email_of(user.id))
+    return answer
 
 
 async def change_password(gate: "Gate", request: Request) -> Response:
@@ -36,7 +40,7 @@ async def delete_account(gate: "Gate", request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("/users", register, ["POST"], status_code=201, body=Credentials),
+    Endpoint("/users", register, ["POST"], status_code=201, body=Registration),
     Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange),
     Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm),
 ]

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.dates import iso
+from passgate.identity.emails import Email
 from passgate.web.auth import Caller
 from passgate.web.routing import Encoded
 
@@ -30,6 +31,10 @@ def token_body(pair: TokenPair) -> dict[str, Any]:
     }
 
 
+def email_body(email: Email | None) -> dict[str, Any]:
+    return {"email": email.address if email else None, "email_verified": bool(email and email.verified)}
+
+
 def login_body(login: Login, current: Caller) -> dict[str, Any]:
     return {
         "id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
@@ -39,9 +44,11 @@ def login_body(login: Login, current: Caller) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=50_000)
-def me_body(user_id: str, username: str, kind: str, session_id: str) -> Encoded:
-    """``GET /api/me``'s body, encoded once per login: the same caller asks again and again."""
-    return Encoded.of({"id": user_id, "username": username, "auth": AUTH_NAMES[kind], "session_id": session_id})
+def me_body(user_id: str, username: str, kind: str, session_id: str, email: str | None = None,
+            email_verified: bool = False) -> Encoded:
+    """``GET /api/me``'s body, encoded once per login and address: the same caller asks again and again."""
+    return Encoded.of({"id": user_id, "username": username, "auth": AUTH_NAMES[kind], "session_id": session_id,
+                       "email": email, "email_verified": email_verified})
 
 
 def no_store(response: Response) -> Response:
