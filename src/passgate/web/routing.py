@@ -17,10 +17,18 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from fastapi.datastructures import Default
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+
+from passgate.web import problems
+
+#: What any endpoint that reads a JSON body may answer besides its own failures.
+BODY_FAILURES = (400, 413, 415, 422)
+#: What any endpoint that reads the caller's credential may answer: 400 for two Authorization headers.
+AUTH_FAILURES = (400, 401, 503)
 
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -85,14 +93,28 @@ class Endpoint:
     #: Served as a :class:`BareRoute` (the handler takes the request alone and returns a Response).
     bare: bool = False
     include_in_schema: bool = True
+    #: The error statuses it may answer (those of a JSON body are added when ``body`` is set).
+    fails: Sequence[int] = ()
+    #: The success body, for the OpenAPI document (a model, or ``list[Model]``).
+    returns: Any = None
 
     def route(self, owner: object, *, prefix: str = "", tags: Sequence[str] = (), documented: bool = True) -> APIRoute:
         """The route that serves this endpoint for ``owner`` (``documented=False``: not in the OpenAPI document)."""
         kind = BareRoute if self.bare else APIRoute
+        bound = functools.partial(self.handler, owner)
+        bound.__doc__ = inspect.cleandoc(self.handler.__doc__ or "")  # not partial's own
         return kind(
-            prefix + self.path, functools.partial(self.handler, owner), methods=list(self.methods),
-            name=self.handler.__name__, description=inspect.cleandoc(self.handler.__doc__ or ""),
-            status_code=self.status_code, tags=list(tags),
+            prefix + self.path, bound, methods=list(self.methods),
+            name=self.handler.__name__, description=bound.__doc__,
+            status_code=self.status_code, tags=list(tags), responses=self._responses(),
+            # Documented by ``returns`` alone: the handlers' bodies are not revalidated per request.
+            response_model=None if self.returns is not None else Default(None),
             openapi_extra=_body_schema(self.body) if self.body else None,
             include_in_schema=self.include_in_schema and documented,
         )
+
+    def _responses(self) -> dict[int | str, dict[str, Any]]:
+        answers = problems.documented([*self.fails, *(BODY_FAILURES if self.body else ())])
+        if self.returns is not None:
+            answers[self.status_code or 200] = {"model": self.returns, "description": "Success"}
+        return answers

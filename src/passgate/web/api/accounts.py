@@ -7,15 +7,15 @@ from starlette.responses import Response
 
 from passgate.dates import iso
 from passgate.web import bodies
-from passgate.web.routing import Endpoint
-from passgate.web.schemas import Credentials, PasswordChange, PasswordConfirm
+from passgate.web.routing import AUTH_FAILURES, Endpoint
+from passgate.web.schemas import NewUser, PasswordChange, PasswordConfirm, Registration
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
 
 
 async def register(gate: "Gate", request: Request) -> dict[str, Any]:
-    body = await bodies.read(request, Credentials)
+    body = await bodies.read(request, Registration)
     user = await gate.register(body.username, body.password)
     return {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
 
@@ -36,7 +36,9 @@ async def delete_account(gate: "Gate", request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("/users", register, ["POST"], status_code=201, body=Credentials),
-    Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange),
-    Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm),
+    Endpoint("/users", register, ["POST"], status_code=201, body=Registration, fails=(403, 409, 503), returns=NewUser),
+    Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange,
+             fails=(*AUTH_FAILURES, 403, 429)),
+    Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm,
+             fails=(*AUTH_FAILURES, 403, 429)),
 ]

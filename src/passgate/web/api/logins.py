@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from passgate.web.api.views import login_body, me_body
-from passgate.web.routing import EncodedResponse, Endpoint
+from passgate.web.routing import AUTH_FAILURES, EncodedResponse, Endpoint
+from passgate.web.schemas import LoginView, MeView
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -38,8 +39,8 @@ async def revoke_logins(gate: "Gate", request: Request, include_current: str = "
 
 ENDPOINTS = [
     # The hottest route: served bare (no dependency solving, no serialisation).
-    Endpoint("/me", me, bare=True),
-    Endpoint("/sessions", list_logins),
-    Endpoint("/sessions/{login_id}", revoke_login, ["DELETE"], status_code=204),
-    Endpoint("/sessions", revoke_logins, ["DELETE"], status_code=204),
+    Endpoint("/me", me, bare=True, fails=AUTH_FAILURES, returns=MeView),
+    Endpoint("/sessions", list_logins, fails=AUTH_FAILURES, returns=list[LoginView]),
+    Endpoint("/sessions/{login_id}", revoke_login, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403, 404)),
+    Endpoint("/sessions", revoke_logins, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403)),
 ]
