@@ -82,7 +82,8 @@ async def delete_post(board: "Board", post_id: str, request: Request) -> Respons
 ENDPOINTS = [
     Endpoint("/posts", list_posts, fails=(422, 503), returns=list[PostView]),
     Endpoint("/posts", create_post, ["POST"], status_code=201, body=NewPost, fails=(*AUTH_FAILURES, 403),
-             returns=PostView),
+             returns=PostView, auth="either"),
     Endpoint("/posts/{post_id}", read_post, fails=(404, 503), returns=PostView),
-    Endpoint("/posts/{post_id}", delete_post, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403, 404)),
+    Endpoint("/posts/{post_id}", delete_post, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403, 404),
+             auth="either"),
 ]

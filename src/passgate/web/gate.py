@@ -30,6 +30,7 @@ from passgate.web.auth import Authenticator, Caller
 from passgate.web.csrf import FormTokens, SessionCsrf
 from passgate.web.metrics import Metrics, MetricsMiddleware
 from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
+from passgate.web.routing import document
 
 TOKEN_PATHS = ("/token", "/token/refresh")
 
@@ -206,6 +207,7 @@ class Gate:
         ours = [r for r in routes(self, prefix=prefix) if not {(r.path, m) for m in r.methods or ()} & taken]
         app.router.routes[:0] = ours
         problems.install(app)
+        document(app, cookie=self.cookie.name)
         self._add_guards(app, prefix)
 
     def _add_guards(self, app: FastAPI, prefix: str) -> None:

@@ -6,7 +6,7 @@ The HTTP status of each of passgate's errors is decided here, and only here (:fu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -201,34 +201,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
 
 
-def _fastapi_422(response: dict[str, Any]) -> bool:
-    return "HTTPValidationError" in str(response.get("content", {}))
-
-
-def _with_problem_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """``app.openapi`` with the Problem schema, and without FastAPI's own 422 answer, which it adds
-    to every operation with a parameter (as application/json, in a shape passgate never answers)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build()
-            for operations in document.get("paths", {}).values():
-                for operation in operations.values():
-                    answers = operation.get("responses", {})
-                    if _fastapi_422(answers.get("422", {})):
-                        del answers["422"]
-            schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            for name in ("HTTPValidationError", "ValidationError"):
-                schemas.pop(name, None)
-            schemas["Problem"] = PROBLEM_SCHEMA
-        return app.openapi_schema  # type: ignore[return-value]
-
-    return openapi
-
-
 def install(app: FastAPI) -> None:
-    app.openapi = _with_problem_schema(app)  # type: ignore[method-assign]
     app.add_exception_handler(PassgateError, _passgate_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

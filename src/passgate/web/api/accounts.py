@@ -38,7 +38,7 @@ async def delete_account(gate: "Gate", request: Request) -> Response:
 ENDPOINTS = [
     Endpoint("/users", register, ["POST"], status_code=201, body=Registration, fails=(403, 409, 503), returns=NewUser),
     Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange,
-             fails=(*AUTH_FAILURES, 403, 429)),
+             fails=(*AUTH_FAILURES, 403, 429), auth="either"),
     Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm,
-             fails=(*AUTH_FAILURES, 403, 429)),
+             fails=(*AUTH_FAILURES, 403, 429), auth="either"),
 ]

@@ -39,8 +39,9 @@ async def revoke_logins(gate: "Gate", request: Request, include_current: str = "
 
 ENDPOINTS = [
     # The hottest route: served bare (no dependency solving, no serialisation).
-    Endpoint("/me", me, bare=True, fails=AUTH_FAILURES, returns=MeView),
-    Endpoint("/sessions", list_logins, fails=AUTH_FAILURES, returns=list[LoginView]),
-    Endpoint("/sessions/{login_id}", revoke_login, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403, 404)),
-    Endpoint("/sessions", revoke_logins, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403)),
+    Endpoint("/me", me, bare=True, fails=AUTH_FAILURES, returns=MeView, auth="either"),
+    Endpoint("/sessions", list_logins, fails=AUTH_FAILURES, returns=list[LoginView], auth="either"),
+    Endpoint("/sessions/{login_id}", revoke_login, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403, 404),
+             auth="either"),
+    Endpoint("/sessions", revoke_logins, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="either"),
 ]

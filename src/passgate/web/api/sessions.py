@@ -41,6 +41,6 @@ async def close_session(gate: "Gate", request: Request) -> Response:
 
 ENDPOINTS = [
     Endpoint("/session", open_session, ["POST"], body=Credentials, fails=(401, 403, 429, 503), returns=SessionView),
-    Endpoint("/session", read_session, fails=AUTH_FAILURES, returns=SessionView),
-    Endpoint("/session", close_session, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403)),
+    Endpoint("/session", read_session, fails=AUTH_FAILURES, returns=SessionView, auth="cookie"),
+    Endpoint("/session", close_session, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="cookie"),
 ]

@@ -37,5 +37,5 @@ async def revoke_token(gate: "Gate", request: Request) -> Response:
 ENDPOINTS = [
     Endpoint("/token", open_tokens, ["POST"], body=Credentials, fails=(401, 403, 429, 503), returns=TokenPairView),
     Endpoint("/token/refresh", refresh, ["POST"], body=RefreshRequest, fails=(401, 403, 503), returns=TokenPairView),
-    Endpoint("/token/revoke", revoke_token, ["POST"], status_code=204, fails=(*AUTH_FAILURES, 403)),
+    Endpoint("/token/revoke", revoke_token, ["POST"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="token"),
 ]
