@@ -29,6 +29,20 @@ def test_roundtrip() -> None:
     assert decode(cookie.id, encode(cookie)) == cookie
 
 
+def test_a_kept_refresh_answer_roundtrips() -> None:
+    login = a_login(refresh=(RefreshEntry(b"a" * 16, NOW, b"x" * 600), RefreshEntry(b"b" * 16)))
+    assert decode(login.id, encode(login)) == login
+
+
+def test_a_record_from_before_kept_answers_is_read() -> None:
+    login = a_login()
+    v3 = encode(login)
+    head = v3[: len(v3) - 1 - 2 * 26]
+    entries = b"a" * 16 + (0).to_bytes(8, "little") + b"b" * 16 + round(NOW * 1000).to_bytes(8, "little")
+    v2 = bytes([2]) + head[1:] + bytes([2]) + entries
+    assert decode(login.id, v2) == login
+
+
 def test_records_are_compact() -> None:
     size = len(encode(a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16)))
     print(f"cookie login record with a browser user agent: {size} bytes")

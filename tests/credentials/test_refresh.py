@@ -3,14 +3,18 @@ record still holds; and a token this deployment never issued revokes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+
 import pytest
 
-from passgate.credentials.opening import Client
+from passgate.credentials.logins import login_key
+from passgate.credentials.opening import Client, LoginOpener
 from passgate.credentials.records import MAX_REFRESH_ENTRIES
-from passgate.credentials.refresh import RotationPolicy
+from passgate.credentials.refresh import RotationPolicy, TokenLogins, TokenPair
 from passgate.credentials.secrets import Signer
 from passgate.errors import RefreshReused, TokenInvalid
-from tests.credentials.conftest import World
+from tests.credentials.conftest import POLICY, World
 
 RACE_WINDOW = RotationPolicy().race_window
 
@@ -57,23 +61,74 @@ async def test_a_token_not_issued_here_revokes_nothing(world: World, forge: obje
     assert await alive(world, tokens[-1])
 
 
+def same_pair(a: TokenPair, b: TokenPair) -> bool:
+    return (a.access_token, a.refresh_token) == (b.access_token, b.refresh_token)
+
+
 async def test_a_client_racing_itself_is_not_taken_for_a_thief(world: World) -> None:
-    # Within the race window, replays of one token each get a pair while the record holds it;
-    # past that they are refused, but nothing is revoked, and the client's last pair lives on.
-    tokens = await chain(world, 1)
-    last = tokens[-1]
-    outcomes = []
-    for _ in range(2 * MAX_REFRESH_ENTRIES):
-        try:
-            last = (await world.tokens.refresh(tokens[0])).refresh_token
-            outcomes.append("pair")
-        except TokenInvalid as refused:  # a RefreshReused (a revocation) escapes and fails the test
-            outcomes.append(refused.code)
-    served = outcomes.count("pair")
-    assert 0 < served < len(outcomes)
-    assert outcomes == ["pair"] * served + ["token_invalid"] * (len(outcomes) - served)
+    # Within the race window every replay of one token gets the very pair its first use got: no
+    # second chain, nothing revoked; past the window the client's one pair lives on.
+    spent = (await world.tokens.open(USER, "alice", Client())).refresh_token
+    first = await world.tokens.refresh(spent)
+    step = RACE_WINDOW / (4 * MAX_REFRESH_ENTRIES)
+    for n in range(1, 2 * MAX_REFRESH_ENTRIES + 1):
+        world.advance(step)
+        again = await world.tokens.refresh(spent)  # a RefreshReused (a revocation) fails the test
+        assert same_pair(again, first)
+        assert abs(again.expires_in - (first.expires_in - n * step)) <= 1  # the same token, older
     world.advance(RACE_WINDOW + 1)
-    assert await alive(world, last)
+    assert await alive(world, first.refresh_token)
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+async def test_concurrent_refreshes_of_one_token_leave_one_chain(world: World, nodes: int) -> None:
+    spent = (await world.tokens.open(USER, "alice", Client())).refresh_token
+    others = [world, world.other_node()][:nodes]
+    answers = await asyncio.gather(*(others[i % nodes].tokens.refresh(spent) for i in range(8)))
+    assert all(same_pair(answer, answers[0]) for answer in answers)
+    assert len({world.signing.codec.verify(world.signing.ring, a.access_token).jti for a in answers}) == 1
+    (login,) = await world.logins.list(USER)
+    assert sum(1 for entry in login.refresh if not entry.spent_at) == 1  # one live refresh token
+    successor = await world.tokens.refresh(answers[0].refresh_token)
+    world.advance(RACE_WINDOW + 1)
+    assert await alive(world, successor.refresh_token)
+
+
+async def test_a_replay_of_an_older_token_in_the_window_walks_the_one_chain(world: World) -> None:
+    # t0 -> t1 -> t2 within the window: t0 replayed gets t1 again, t1 replayed gets t2 again.
+    t0 = (await world.tokens.open(USER, "alice", Client())).refresh_token
+    p1 = await world.tokens.refresh(t0)
+    p2 = await world.tokens.refresh(p1.refresh_token)
+    world.advance(RACE_WINDOW / 2)
+    assert same_pair(await world.tokens.refresh(t0), p1)
+    assert same_pair(await world.tokens.refresh(p1.refresh_token), p2)
+    world.advance(RACE_WINDOW)
+    with pytest.raises(RefreshReused):
+        await world.tokens.refresh(t0)
+    assert not await alive(world, p2.refresh_token)
+
+
+async def test_the_kept_answer_is_sealed_and_forgotten_after_the_window(world: World) -> None:
+    spent = (await world.tokens.open(USER, "alice", Client())).refresh_token
+    first = await world.tokens.refresh(spent)
+    user_id, login_id = spent.split(".")[:2]
+    raw = await world.store.get(login_key(user_id, login_id))
+    assert raw is not None
+    successor_secret = first.refresh_token.split(".")[2]
+    for part in (first.access_token.encode(), *(p.encode() for p in first.access_token.split(".")),
+                 successor_secret.encode(), base64.urlsafe_b64decode(successor_secret + "=")):
+        assert part not in raw
+    # Another deployment (another secret) over the same records cannot open it, and revokes nothing.
+    stranger = TokenLogins(world.logins, LoginOpener(world.logins, POLICY, clock=world.now), world.signing,
+                           secret=b"t" * 32, clock=world.now)
+    with pytest.raises(TokenInvalid) as refused:
+        await stranger.refresh(spent)
+    assert not isinstance(refused.value, RefreshReused)
+    # The next rotation past the window drops the kept answer.
+    world.advance(RACE_WINDOW + 1)
+    await world.tokens.refresh(first.refresh_token)
+    (login,) = await world.logins.list(USER)
+    assert [bool(e.answer) for e in login.refresh] == [False, True, False]
 
 
 async def test_a_replay_within_the_window_of_the_last_rotation_revokes_nothing(world: World) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,8 @@ import pytest
 
 from passgate.credentials.keys import new_signing_key
 from tests.e2e.api import assert_problem, bearer, login, register, tokens
-from tests.nodes import FAST_HASHING, Node, wait_until
+from tests.nodes import FAST_HASHING, SHARED_SECRET, Node, wait_until
+from tests.servers import RedisServer
 
 RACE_WINDOW = 2.0
 # One `passgate serve` for the module (tests/e2e/conftest.py).
@@ -65,14 +67,67 @@ def test_login_post_refresh_replay(client: httpx.Client) -> None:
 
 
 def test_a_client_racing_itself_is_not_logged_out(client: httpx.Client) -> None:
+    # A retried refresh (the first answer lost) gets the very pair the first one got.
     pair = tokens(client, register(client)[0])
     one = client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
     two = client.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
     assert one.status_code == 200 and two.status_code == 200
-    for answer in (one.json(), two.json()):
-        assert client.get("/api/me", headers=bearer(answer["access_token"])).status_code == 200
-        again = client.post("/api/token/refresh", json={"refresh_token": answer["refresh_token"]})
-        assert again.status_code == 200
+    assert two.json()["refresh_token"] == one.json()["refresh_token"]
+    assert two.json()["access_token"] == one.json()["access_token"]
+    assert client.get("/api/me", headers=bearer(one.json()["access_token"])).status_code == 200
+    again = client.post("/api/token/refresh", json={"refresh_token": one.json()["refresh_token"]})
+    assert again.status_code == 200
+
+
+def _race(urls: list[str], refresh_token: object, racers: int = 8) -> list[httpx.Response]:
+    """``racers`` refreshes of one token at once, spread over the nodes, each on its own connection."""
+    start = threading.Barrier(racers)
+    answers: list[httpx.Response | None] = [None] * racers
+
+    def run(i: int) -> None:
+        with httpx.Client(base_url=urls[i % len(urls)], timeout=30) as racer:
+            racer.get("/healthz")  # connected before the start
+            start.wait()
+            answers[i] = racer.post("/api/token/refresh", json={"refresh_token": refresh_token})
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(answer is not None for answer in answers)
+    return [answer for answer in answers if answer is not None]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_eight_concurrent_refreshes_leave_one_chain(
+    nodes: Callable[..., Node], request: pytest.FixtureRequest, tmp_path: Path, store: str
+) -> None:
+    args = ["--login-limit", "1000/5m", "--refresh-race-window", f"{RACE_WINDOW:g}s"]
+    if store == "redis":
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        args += ["--store", redis.url]
+    one, two = (nodes(*args, data_dir=tmp_path / "shared", env=SHARED_SECRET) for _ in range(2))
+    with one.client() as a, two.client() as b:
+        name, _ = register(a)
+        pair = tokens(a, name)
+        answers = _race([one.url, two.url], pair["refresh_token"])
+        won = [answer.json() for answer in answers if answer.status_code == 200]
+        print(f"{store}, two nodes, {len(answers)} racing refreshes: {len(won)} got the one pair")
+        for lost in (answer for answer in answers if answer.status_code != 200):
+            assert_problem(lost, 401, "token_invalid")  # refused, revoking nothing
+        assert won and all((w["refresh_token"], w["access_token"]) == (won[0]["refresh_token"],
+                                                                       won[0]["access_token"]) for w in won)
+        successor = won[0]
+        assert b.get("/api/me", headers=bearer(successor["access_token"])).status_code == 200
+        listed = b.get("/api/sessions", headers=bearer(successor["access_token"])).json()
+        assert [entry["kind"] for entry in listed] == ["token"]
+        time.sleep(RACE_WINDOW + 0.5)  # past the window: only a fork would show now
+        after = b.post("/api/token/refresh", json={"refresh_token": successor["refresh_token"]})
+        assert after.status_code == 200
+        assert a.get("/api/me", headers=bearer(after.json()["access_token"])).status_code == 200
+        late = a.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]})
+        assert_problem(late, 401, "refresh_reused")  # past the window, reuse detection as before
 
 
 def test_refresh_needs_a_real_token(client: httpx.Client) -> None:

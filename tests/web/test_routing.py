@@ -44,3 +44,14 @@ async def test_a_bound_handler_gets_its_owner_and_its_parameters() -> None:
 def test_a_bare_endpoint_is_a_bare_route_and_an_undocumented_one_is_hidden() -> None:
     route = Endpoint("/bare", bare, bare=True).route(Owner(), documented=False)
     assert isinstance(route, BareRoute) and not route.include_in_schema
+
+
+def test_an_endpoint_documents_its_failures_and_its_credential() -> None:
+    route = Endpoint("/bare", bare, ["POST"], body=Credentials, fails=(401,), auth="either").route(Owner())
+    assert route.openapi_extra is not None
+    assert route.openapi_extra["security"] == [{"bearer": []}, {"session": [], "csrf": []}]
+    assert sorted(route.responses) == [400, 401, 413, 415, 422]  # a JSON body's failures added
+    for answer in route.responses.values():
+        assert list(answer["content"]) == ["application/problem+json"]
+    read = Endpoint("/greet", greet, auth="cookie").route(Owner())
+    assert read.openapi_extra == {"security": [{"session": []}]}  # no CSRF token for a GET

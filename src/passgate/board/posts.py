@@ -40,6 +40,17 @@ deleted_posts = Table(
 )
 
 TITLE_MAX, BODY_MAX = 200, 10_000
+#: What a blank title is made of: what ``str.strip`` strips (Python's whitespace) and what
+#: ECMA-262's ``\s`` matches beside it (U+FEFF), so that the title's pattern means the same to a
+#: generated client as to this server.
+BLANK = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_BLANK_CLASS = "\\t-\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+#: The title's pattern (ECMA-262 and Python alike): some character that is not blank, and no NUL.
+TITLE_PATTERN = f"^[^\\u0000]*[^\\u0000{_BLANK_CLASS}][^\\u0000]*$"
+NO_NUL = "^[^\\u0000]*$"
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ class Post:
 
 
 def check_post(title: str, body: str) -> tuple[str, str]:
-    if not title.strip() or len(title) > TITLE_MAX:
+    if not title.strip(BLANK) or len(title) > TITLE_MAX:
         raise ValidationFailed(f"a title has 1 to {TITLE_MAX} characters and is not blank")
     if len(body) > BODY_MAX:
         raise ValidationFailed(f"a body has at most {BODY_MAX} characters")

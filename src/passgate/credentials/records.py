@@ -28,6 +28,9 @@ class RefreshEntry:
     digest: bytes
     #: When it was rotated (0: still live).
     spent_at: float = 0.0
+    #: The answer its rotation gave, sealed (see :mod:`passgate.credentials.refresh`), kept for the
+    #: race window so that a replay gets the same pair; empty once the window has passed.
+    answer: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -69,10 +72,14 @@ class Login:
 
 
 # A record is packed with struct: a version byte, the kind, four times in milliseconds, then
-# length-prefixed strings and digests.  About 100 bytes plus the user agent, whatever the store.
-_VERSION = 2
+# length-prefixed strings and digests.  About 100 bytes plus the user agent, whatever the store,
+# and about 500 more for each refresh answer kept for the race window.  Version 2 (before kept
+# answers) is still read.
+_VERSION = 3
+_VERSIONS = (2, 3)
 _HEAD = struct.Struct("<BBQQQQ")
-_ENTRY = struct.Struct("<16sQ")
+_ENTRY_V2 = struct.Struct("<16sQ")
+_ENTRY = struct.Struct("<16sQH")
 
 
 def _ms(seconds: float) -> int:
@@ -97,13 +104,13 @@ def encode(login: Login) -> bytes:
     _put(out, login.secret_digest)
     out.append(len(login.refresh))
     for entry in login.refresh:
-        out += _ENTRY.pack(entry.digest, _ms(entry.spent_at))
+        out += _ENTRY.pack(entry.digest, _ms(entry.spent_at), len(entry.answer)) + entry.answer
     return bytes(out)
 
 
 def decode(login_id: str, data: bytes) -> Login:
     version, token, created, seen, expires, idle = _HEAD.unpack_from(data)
-    if version != _VERSION:
+    if version not in _VERSIONS:
         raise ValueError(f"unknown login record version {version}")
     at = _HEAD.size
     fields: list[bytes] = []
@@ -112,12 +119,25 @@ def decode(login_id: str, data: bytes) -> Login:
         fields.append(data[at + 1 : at + 1 + size])
         at += 1 + size
     user_id, username, agent, ip = (f.decode() for f in fields[:4])
-    refresh = tuple(
-        RefreshEntry(digest, spent / 1000)
-        for digest, spent in (_ENTRY.unpack_from(data, at + 1 + i * _ENTRY.size) for i in range(data[at]))
-    )
+    refresh = _entries(data, at, version)
     return Login(
         id=login_id, user_id=user_id, username=username, kind="token" if token else "cookie",
         created_at=created / 1000, last_seen_at=seen / 1000, expires_at=expires / 1000, idle_ttl=idle / 1000,
         user_agent=agent, ip=ip, secret_digest=fields[4], refresh=refresh,
     )
+
+
+def _entries(data: bytes, at: int, version: int) -> tuple[RefreshEntry, ...]:
+    count, at = data[at], at + 1
+    if version == 2:
+        return tuple(
+            RefreshEntry(digest, spent / 1000)
+            for digest, spent in (_ENTRY_V2.unpack_from(data, at + i * _ENTRY_V2.size) for i in range(count))
+        )
+    entries = []
+    for _ in range(count):
+        digest, spent, size = _ENTRY.unpack_from(data, at)
+        at += _ENTRY.size
+        entries.append(RefreshEntry(digest, spent / 1000, data[at : at + size]))
+        at += size
+    return tuple(entries)

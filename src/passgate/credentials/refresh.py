@@ -1,14 +1,27 @@
 """Token logins: a short access token and a refresh token that rotates on every use.
 
 A spent refresh token presented again is a theft (the login is revoked), unless it comes within
-the rotation policy's race window: a client racing itself, or retrying an answer it lost.
+the rotation policy's race window: a client racing itself, or retrying an answer it lost.  Such a
+replay gets the very pair the token's first use got (the same access token, the same successor),
+so a login stays one chain however its client races: the rotation keeps that answer in the login
+record, beside the spent token's digest, sealed (AES-GCM) under a key derived from the deployment
+secret and the spent token's own secret, which the store never holds.  The next rotation after
+the window drops it.
 """
 
 from __future__ import annotations
 
+import base64
+import os
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from passgate import audit
 from passgate.credentials.logins import LoginRepository
@@ -36,6 +49,44 @@ class TokenPair:
         return f"TokenPair(expires_in={self.expires_in}, refresh_expires_in={self.refresh_expires_in})"
 
 
+@dataclass(frozen=True)
+class _Answer:
+    secret: str
+    access_token: str
+    exp: int
+
+
+class _AnswerSeal:
+    """Seals a rotation's answer under a key only the spent token's holder and the deployment share."""
+
+    _HEAD = struct.Struct("<Q32s")
+
+    def __init__(self, secret: bytes) -> None:
+        self._salt = Signer(secret, "refresh-answer").sign("salt").encode()
+
+    def __repr__(self) -> str:
+        return "_AnswerSeal(...)"
+
+    def _aead(self, spent_secret: str) -> AESGCM:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=self._salt, info=b"passgate:refresh-answer")
+        return AESGCM(hkdf.derive(spent_secret.encode()))
+
+    def seal(self, spent_secret: str, login_id: str, answer: _Answer) -> bytes:
+        raw_secret = base64.urlsafe_b64decode(answer.secret + "=")
+        plain = self._HEAD.pack(answer.exp, raw_secret) + answer.access_token.encode()
+        nonce = os.urandom(12)
+        return nonce + self._aead(spent_secret).encrypt(nonce, plain, login_id.encode())
+
+    def open(self, spent_secret: str, login_id: str, sealed: bytes) -> _Answer | None:
+        try:
+            plain = self._aead(spent_secret).decrypt(sealed[:12], sealed[12:], login_id.encode())
+        except (InvalidTag, ValueError):
+            return None
+        exp, raw_secret = self._HEAD.unpack_from(plain)
+        secret = base64.urlsafe_b64encode(raw_secret).decode().rstrip("=")
+        return _Answer(secret, plain[self._HEAD.size :].decode(), exp)
+
+
 class TokenLogins:
     def __init__(
         self, logins: LoginRepository, opener: LoginOpener, signing: Signing, *, secret: bytes,
@@ -44,38 +95,54 @@ class TokenLogins:
         self._logins, self._opener, self._signing = logins, opener, signing
         self.rotation = rotation
         self._tags = Signer(secret, "refresh")
+        self._seal = _AnswerSeal(secret)
         self._clock = clock
 
     async def open(self, user_id: str, username: str, client: Client) -> TokenPair:
         """A new token login and its first pair."""
         secret = new_secret()
         login = await self._opener.open(user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),))
-        return self._pair(login, secret)
+        return self._pair(login, self._issue(login, secret))
 
     async def refresh(self, value: str) -> TokenPair:
-        """Spend a refresh token for a new pair; a spent one replayed late revokes the whole login."""
+        """Spend a refresh token for a new pair; replayed within the race window, the same pair
+        again; a spent one replayed later revokes the whole login."""
         token, issued_here = self._parse(value)
+        presented = digest(token.secret)
         for _ in range(5):
             login = await self._logins.get(token.user_id, token.login_id, fresh=True)
             if login is None or login.kind != "token":
                 raise TokenInvalid("the refresh token has expired or was revoked")
-            secret = new_secret()
             try:
-                after = self._rotate(login, digest(token.secret), digest(secret), issued_here=issued_here)
+                entry = self._entry(login, presented, issued_here=issued_here)
             except RefreshReused:
                 await self._logins.revoke(login.user_id, [login.id])
                 audit.event("refresh_reused", user_id=login.user_id)
                 raise
+            if entry.spent_at:
+                return self._replay(login, entry, token)
+            answer = self._issue(login, new_secret())
+            after = self._rotate(login, entry, digest(answer.secret), self._seal.seal(token.secret, login.id, answer))
             if await self._logins.update(login, after):
-                return self._pair(after, secret)
+                return self._pair(after, answer)
         raise StoreUnavailable("the login changed too often to refresh; retry")
 
-    def _pair(self, login: Login, secret: str) -> TokenPair:
-        now = self._clock()
+    def _replay(self, login: Login, entry: RefreshEntry, token: SplitToken) -> TokenPair:
+        """The pair the token's first use got, for a replay within the race window."""
+        answer = self._seal.open(token.secret, login.id, entry.answer) if entry.answer else None
+        if answer is None:  # a record from before kept answers, or not this deployment's
+            raise TokenInvalid("a spent refresh token without its kept answer")
+        return self._pair(login, answer)
+
+    def _issue(self, login: Login, secret: str) -> _Answer:
         access, exp = self._signing.codec.issue(self._signing.ring, sub=login.user_id, sid=login.id)
-        refresh = str(SplitToken(login.user_id, login.id, secret))
+        return _Answer(secret, access, exp)
+
+    def _pair(self, login: Login, answer: _Answer) -> TokenPair:
+        now = self._clock()
+        refresh = str(SplitToken(login.user_id, login.id, answer.secret))
         refresh += "." + self._tags.sign(refresh)
-        return TokenPair(access, round(exp - now), refresh, round(login.ends_at - now))
+        return TokenPair(answer.access_token, max(0, round(answer.exp - now)), refresh, round(login.ends_at - now))
 
     def _parse(self, value: str) -> tuple[SplitToken, bool]:
         """The refresh token, and whether its tag says this deployment issued it.
@@ -93,7 +160,8 @@ class TokenLogins:
             raise TokenInvalid("malformed refresh token")
         return token, self._tags.check(body, tag)
 
-    def _rotate(self, login: Login, presented: bytes, fresh: bytes, *, issued_here: bool) -> Login:
+    def _entry(self, login: Login, presented: bytes, *, issued_here: bool) -> RefreshEntry:
+        """The login's entry for the presented token: live, or spent within the race window."""
         now, window = self._clock(), self.rotation.race_window
         entry = next((e for e in login.refresh if same(e.digest, presented)), None)
         if entry is None:
@@ -105,8 +173,16 @@ class TokenLogins:
             raise TokenInvalid("unknown refresh token")
         if entry.spent_at and now - entry.spent_at > window:
             raise RefreshReused("a spent refresh token was presented again; the login is revoked")
+        return entry
+
+    def _rotate(self, login: Login, entry: RefreshEntry, fresh: bytes, sealed: bytes) -> Login:
+        """The login with ``entry`` spent (its answer kept), a new live token, and every answer
+        older than the race window dropped."""
+        now, window = self._clock(), self.rotation.race_window
         entries = [
-            RefreshEntry(e.digest, now) if e is entry and not e.spent_at else e for e in login.refresh
+            RefreshEntry(e.digest, now, sealed) if e is entry
+            else RefreshEntry(e.digest, e.spent_at) if e.answer and now - e.spent_at > window else e
+            for e in login.refresh
         ] + [RefreshEntry(fresh)]
         while len(entries) > MAX_REFRESH_ENTRIES:
             spent = next((e for e in entries if e.spent_at), entries[0])

@@ -38,16 +38,20 @@ Index("user_emails_verified_key", user_emails.c.email_key, unique=True,
       sqlite_where=text("verified"), postgresql_where=text("verified"))
 Index("user_emails_key", user_emails.c.email_key)
 
-# One @, no spaces, controls or characters that end or quote an address in a header; a dotted domain.
-_ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]{1,64}@[^\s@<>()\[\],;:\"\\]+\.[^\s@<>()\[\],;:\"\\.]+$")
+#: What an address looks like, for the API's schema too (JavaScript's and Python's regexes read it alike):
+#: a local part, ``@``, a dotted domain; no space, control character or the punctuation of mail headers.
+_PART = r"\s\u0000-\u001f\u007f-\u009f@<>()\[\],;:\"\\"
+EMAIL_PATTERN = rf"^[^{_PART}]{{1,64}}@[^{_PART}]+\.[^{_PART}.]+$"
+EMAIL_MAX = 254
+_ADDRESS = re.compile(EMAIL_PATTERN)
 #: How long ``GET /api/me`` may answer from a node's memory of an address (another node's change shows within this).
 CACHE_TTL = 1.0
 
 
 def check_email(value: str) -> str:
     """The address as kept (its domain in lower case); ValidationFailed unless it looks deliverable."""
-    address = value.strip()
-    if len(address) > 254 or not _ADDRESS.match(address) or not address.isprintable():
+    address = value
+    if len(address) > EMAIL_MAX or not _ADDRESS.fullmatch(address):
         raise ValidationFailed("email: not an email address")
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"
@@ -73,6 +77,14 @@ class EmailRepository:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
         self._engine, self._clock = engine, clock
         self._cache: dict[str, tuple[float, Email | None]] = {}
+
+    def cached(self, user_id: str) -> tuple[bool, Email | None]:
+        """Whether this node's memory of the account's address is at most :data:`CACHE_TTL` old, and
+        the address it holds (None: none).  Synchronous: the hot path waits on nothing."""
+        hit = self._cache.get(user_id)
+        if hit is not None and time.monotonic() - hit[0] < CACHE_TTL:
+            return True, hit[1]
+        return False, None
 
     async def get(self, user_id: str, *, cached: bool = False) -> Email | None:
         """The account's address; ``cached``: from this node's memory when at most :data:`CACHE_TTL` old."""

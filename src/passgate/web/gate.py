@@ -39,7 +39,7 @@ from passgate.web.middleware import (
     ProblemCORSMiddleware,
     RequestGuardMiddleware,
 )
-from passgate.web.routing import RouteGroup
+from passgate.web.routing import RouteGroup, document
 
 TOKEN_PATHS = ("/token", "/token/refresh")
 
@@ -261,6 +261,7 @@ class Gate:
                            wrap=None if whole_app else lambda inner: self._guarded(inner, prefix, body_limit))
         app.router.routes.insert(0, group)
         _document(app, group)
+        document(app, cookie=self.cookie.name)
         problems.install(app)
         if whole_app:
             for middleware, options in reversed(self._guards(prefix, body_limit)):

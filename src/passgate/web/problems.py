@@ -6,6 +6,7 @@ The HTTP status of each of passgate's errors is decided here, and only here (:fu
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,6 +54,58 @@ _BY_STATUS = {
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_failed", "Validation failed"),
 }
+#: Every ``code`` a problem of the JSON API can carry (the contract's list).
+CODES = (
+    "invalid_credentials", "not_authenticated", "token_invalid", "token_expired", "session_revoked",
+    "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
+    "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
+    "email_taken", "mail_unavailable",
+)
+#: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: every error of the API, with a stable code.",
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "enum": list(CODES)},
+    },
+    "required": ["type", "title", "status", "detail", "code"],
+}
+_ANSWERS = {
+    400: "Malformed request (JSON, or more than one Authorization header)",
+    401: "Not authenticated: no credential, or one that is invalid, expired or revoked",
+    403: "Forbidden: CSRF check failed, wrong password, or not yours",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body over 64 KiB",
+    415: "The body is not application/json",
+    422: "A body or parameter that breaks a rule",
+    429: "Too many failed attempts; retry after Retry-After seconds",
+    503: "The store or the database is unreachable; retry after Retry-After seconds",
+}
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "The scheme to authenticate with (RFC 9110)",
+                               "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    503: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
+def documented(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses: each a Problem in problem+json."""
+    content = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    answers: dict[int | str, dict[str, Any]] = {}
+    for status in sorted(set(statuses)):
+        answers[status] = {"description": _ANSWERS[status], "content": content}
+        if status in _HEADERS:
+            answers[status]["headers"] = _HEADERS[status]
+    return answers
+
+
 #: The transport whose challenge every 401 carries (RFC 9110: a 401 names a scheme; a cookie has none).
 _BEARER = BearerTransport()
 CHALLENGE = _BEARER.challenge()

@@ -15,8 +15,10 @@ import inspect
 import json
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
+from fastapi import FastAPI
+from fastapi.datastructures import Default
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.datastructures import URLPath
@@ -25,8 +27,19 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from passgate.web import problems
+
 #: In a request's scope: the passgate route a RouteGroup matched.
 _ROUTE = "passgate.route"
+
+#: What any endpoint that reads a JSON body may answer besides its own failures.
+BODY_FAILURES = (400, 413, 415, 422)
+#: What any endpoint that reads the caller's credential may answer: 400 for two Authorization headers.
+AUTH_FAILURES = (400, 401, 503)
+
+#: How an endpoint is authenticated: not at all, by either credential, or by one kind only.
+Auth = Literal["", "either", "cookie", "token"]
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
@@ -91,18 +104,74 @@ class Endpoint:
     #: Served as a :class:`BareRoute` (the handler takes the request alone and returns a Response).
     bare: bool = False
     include_in_schema: bool = True
+    #: The error statuses it may answer (those of a JSON body are added when ``body`` is set).
+    fails: Sequence[int] = ()
+    #: The success body, for the OpenAPI document (a model, or ``list[Model]``).
+    returns: Any = None
+    #: The credential it needs, for the OpenAPI document (a cookie with its CSRF token for unsafe methods).
+    auth: Auth = ""
 
     def route(self, owner: object, *, prefix: str = "", tags: Sequence[str] = (), documented: bool = True) -> APIRoute:
         """The route that serves this endpoint for ``owner`` (``documented=False``: not in the OpenAPI document)."""
         kind = BareRoute if self.bare else APIRoute
+        bound = functools.partial(self.handler, owner)
+        bound.__doc__ = inspect.cleandoc(self.handler.__doc__ or "")  # not partial's own
         return kind(
-            prefix + self.path, functools.partial(self.handler, owner), methods=list(self.methods),
-            name=self.handler.__name__, description=inspect.cleandoc(self.handler.__doc__ or ""),
-            status_code=self.status_code, tags=list(tags),
-            openapi_extra=_body_schema(self.body) if self.body else None,
+            prefix + self.path, bound, methods=list(self.methods),
+            name=self.handler.__name__, description=bound.__doc__,
+            status_code=self.status_code, tags=list(tags), responses=self._responses(),
+            # Documented by ``returns`` alone: the handlers' bodies are not revalidated per request.
+            response_model=None if self.returns is not None else Default(None),
+            openapi_extra={**(_body_schema(self.body) if self.body else {}), **self._security()} or None,
             include_in_schema=self.include_in_schema and documented,
         )
 
+    def _security(self) -> dict[str, Any]:
+        if not self.auth:
+            return {}
+        cookie: dict[str, list[str]] = {"session": [], **({"csrf": []} if _UNSAFE & set(self.methods) else {})}
+        options = {"either": [{"bearer": []}, cookie], "cookie": [cookie], "token": [{"bearer": []}]}
+        return {"security": options[self.auth]}
+
+    def _responses(self) -> dict[int | str, dict[str, Any]]:
+        answers = problems.documented([*self.fails, *(BODY_FAILURES if self.body else ())])
+        if self.returns is not None:
+            answers[self.status_code or 200] = {"model": self.returns, "description": "Success"}
+        return answers
+
+
+def _fastapi_422(response: dict[str, Any]) -> bool:
+    return "HTTPValidationError" in str(response.get("content", {}))
+
+
+def document(app: FastAPI, *, cookie: str) -> None:
+    """Complete ``app``'s OpenAPI document: the Problem schema, the credentials (the session cookie
+    named ``cookie``), and without FastAPI's own 422 answer, which it adds to every operation with a
+    parameter (as application/json, in a shape passgate never answers)."""
+    build = app.openapi
+    schemes = {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "session": {"type": "apiKey", "in": "cookie", "name": cookie},
+        "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+    }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            openapi_document = build()
+            for operations in openapi_document.get("paths", {}).values():
+                for operation in operations.values():
+                    answers = operation.get("responses", {})
+                    if _fastapi_422(answers.get("422", {})):
+                        del answers["422"]
+            components = openapi_document.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            schemas["Problem"] = problems.PROBLEM_SCHEMA
+            components.setdefault("securitySchemes", {}).update(schemes)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 class RouteGroup(BaseRoute):
     """passgate's routes as one entry of the host application's route list.

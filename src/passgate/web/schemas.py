@@ -1,8 +1,40 @@
-"""Request bodies of the JSON API (checked strictly: strings must be strings)."""
+"""Request and answer bodies of the JSON API, as the OpenAPI document describes them.
+
+Request bodies are checked strictly (strings must be strings); the rules of their values are
+checked where they belong (:mod:`passgate.identity.names`), and their schemas say those rules as
+far as JSON Schema can, so that clients generated from the document agree with the server.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from passgate.identity.emails import EMAIL_MAX, EMAIL_PATTERN
+from passgate.identity.names import PASSWORD_MAX, PASSWORD_MIN
+
+#: A pattern read alike by ECMA-262 and Python: no NUL anywhere.
+NO_NUL = r"^[^\u0000]*$"
+
+#: JSON Schema of a new password: the contract's rules exactly.
+#: JSON Schema of an address: what ``check_email`` accepts.
+EMAIL_RULES: dict[str, Any] = {"maxLength": EMAIL_MAX, "pattern": EMAIL_PATTERN}
+PASSWORD_RULES: dict[str, Any] = {
+    "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "pattern": NO_NUL,
+    "description": f"{PASSWORD_MIN} to {PASSWORD_MAX} code points as sent, never normalised, any character but NUL",
+}
+#: JSON Schema of a new username, as far as a schema can say it.  The name is NFKC-normalised
+#: before its 3 to 32 code points are counted, and NFKC turns one code point into up to 18
+#: (``㍿`` is ``株式会社``) and up to 4 into one: what was sent has 1 to 128.  Control characters and
+#: spaces are refused whatever NFKC does; the other rules (letters of one script, marks after letters)
+#: need Unicode properties that no pattern both ECMA-262 and Python read can name.
+USERNAME_RULES: dict[str, Any] = {
+    "minLength": 1, "maxLength": 4 * 32, "pattern": r"^[^\u0000-\u0020\u007f-\u009f]*$",
+    "description": "NFKC-normalised, then 3 to 32 code points, each a letter (with its combining marks), a digit "
+                   "or one of _ . -, the letters all of one script; unique after case folding",
+}
 
 
 class Body(BaseModel):
@@ -12,16 +44,20 @@ class Body(BaseModel):
 
 
 class Credentials(Body):
+    """A login: any two strings (two that match no user are a 401, not a 422)."""
+
     username: str
     password: str
 
 
-class Registration(Credentials):
-    email: str | None = None
+class Registration(Body):
+    username: str = Field(json_schema_extra=USERNAME_RULES)
+    password: str = Field(json_schema_extra=PASSWORD_RULES)
+    email: str | None = Field(None, json_schema_extra=EMAIL_RULES)
 
 
 class EmailChange(Body):
-    email: str
+    email: str = Field(json_schema_extra=EMAIL_RULES)
     password: str
 
 
@@ -30,12 +66,12 @@ class MailedToken(Body):
 
 
 class ForgotPassword(Body):
-    email: str
+    email: str = Field(json_schema_extra=EMAIL_RULES)
 
 
 class PasswordReset(Body):
     token: str
-    new_password: str
+    new_password: str = Field(json_schema_extra=PASSWORD_RULES)
 
 
 class RefreshRequest(Body):
@@ -44,8 +80,67 @@ class RefreshRequest(Body):
 
 class PasswordChange(Body):
     current_password: str
-    new_password: str
+    new_password: str = Field(json_schema_extra=PASSWORD_RULES)
 
 
 class PasswordConfirm(Body):
     password: str
+
+
+# -- answers (documentation only: the handlers build their bodies) -------------------------
+
+_TIME: JsonDict = {"format": "date-time"}
+
+
+class UserRef(BaseModel):
+    id: str
+    username: str
+
+
+class Accepted(BaseModel):
+    """Taken: what follows happens out of the request (an empty object)."""
+
+
+class EmailView(BaseModel):
+    email: str | None
+    email_verified: bool
+
+
+class NewUser(UserRef):
+    created_at: str = Field(json_schema_extra=_TIME)
+    #: Present when the registration gave an address.
+    email: str | None = None
+    email_verified: bool | None = None
+
+
+class SessionView(BaseModel):
+    user: UserRef
+    csrf_token: str
+    expires_at: str = Field(json_schema_extra=_TIME)
+    idle_expires_at: str = Field(json_schema_extra=_TIME)
+
+
+class TokenPairView(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(ge=0)
+    refresh_token: str
+    refresh_expires_in: int = Field(ge=0)
+
+
+class MeView(UserRef):
+    auth: Literal["session", "token"]
+    session_id: str
+    email: str | None
+    email_verified: bool
+
+
+class LoginView(BaseModel):
+    id: str
+    kind: Literal["cookie", "token"]
+    created_at: str = Field(json_schema_extra=_TIME)
+    last_seen_at: str = Field(json_schema_extra=_TIME)
+    expires_at: str = Field(json_schema_extra=_TIME)
+    user_agent: str
+    ip: str
+    current: bool

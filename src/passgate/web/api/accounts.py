@@ -8,8 +8,8 @@ from starlette.responses import Response
 from passgate.dates import iso
 from passgate.web import bodies
 from passgate.web.api.views import email_body
-from passgate.web.routing import Endpoint
-from passgate.web.schemas import PasswordChange, PasswordConfirm, Registration
+from passgate.web.routing import AUTH_FAILURES, Endpoint
+from passgate.web.schemas import NewUser, PasswordChange, PasswordConfirm, Registration
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -40,7 +40,10 @@ async def delete_account(gate: "Gate", request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("/users", register, ["POST"], status_code=201, body=Registration),
-    Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange),
-    Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm),
+    Endpoint("/users", register, ["POST"], status_code=201, body=Registration, fails=(403, 409, 429, 503),
+             returns=NewUser),
+    Endpoint("/me/password", change_password, ["PUT"], status_code=204, body=PasswordChange,
+             fails=(*AUTH_FAILURES, 403, 429), auth="either"),
+    Endpoint("/me", delete_account, ["DELETE"], status_code=204, body=PasswordConfirm,
+             fails=(*AUTH_FAILURES, 403, 429), auth="either"),
 ]

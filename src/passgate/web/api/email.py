@@ -8,8 +8,8 @@ from starlette.responses import Response
 
 from passgate.web import bodies
 from passgate.web.api.views import email_body
-from passgate.web.routing import Endpoint, json_response
-from passgate.web.schemas import EmailChange, ForgotPassword, MailedToken, PasswordReset
+from passgate.web.routing import AUTH_FAILURES, Endpoint, json_response
+from passgate.web.schemas import Accepted, EmailChange, EmailView, ForgotPassword, MailedToken, PasswordReset
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -34,7 +34,7 @@ async def forgot_password(gate: "Gate", request: Request) -> Response:
     """202 whether or not a verified address is this one; only if one is, a reset link is mailed to it."""
     body = await bodies.read(request, ForgotPassword)
     await gate.forgot_password(request, body.email)
-    return Response(status_code=202)
+    return json_response({}, status_code=202)  # the same answer for every address
 
 
 async def reset_password(gate: "Gate", request: Request) -> Response:
@@ -45,8 +45,10 @@ async def reset_password(gate: "Gate", request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("/me/email", set_email, ["PUT"], status_code=202, body=EmailChange),
-    Endpoint("/email/verify", verify_email, ["POST"], status_code=204, body=MailedToken),
-    Endpoint("/password/forgot", forgot_password, ["POST"], status_code=202, body=ForgotPassword),
-    Endpoint("/password/reset", reset_password, ["POST"], status_code=204, body=PasswordReset),
+    Endpoint("/me/email", set_email, ["PUT"], status_code=202, body=EmailChange, returns=EmailView,
+             fails=(*AUTH_FAILURES, 403, 409, 429), auth="either"),
+    Endpoint("/email/verify", verify_email, ["POST"], status_code=204, body=MailedToken, fails=(403, 409, 503)),
+    Endpoint("/password/forgot", forgot_password, ["POST"], status_code=202, body=ForgotPassword,
+             fails=(403, 429, 503), returns=Accepted),
+    Endpoint("/password/reset", reset_password, ["POST"], status_code=204, body=PasswordReset, fails=(403, 429, 503)),
 ]

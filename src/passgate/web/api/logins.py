@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from passgate.web.api.views import login_body, me_body
-from passgate.web.routing import EncodedResponse, Endpoint
+from passgate.web.routing import AUTH_FAILURES, EncodedResponse, Endpoint
+from passgate.web.schemas import LoginView, MeView
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
 async def me(gate: "Gate", request: Request) -> Response:
     # A GET needs no CSRF check, and a caller the caches vouch for has its username: no await.
     caller = gate.authenticator.known(request.scope) or await gate.caller(request)
-    email = await gate.email_of(caller.user_id)
+    known, email = gate.deployment.emails.cached(caller.user_id)
+    if not known:
+        email = await gate.email_of(caller.user_id)
     return EncodedResponse(me_body(caller.user_id, caller.username, caller.kind, caller.login.id,
                                    email.address if email else None, bool(email and email.verified)))
 
@@ -40,8 +43,9 @@ async def revoke_logins(gate: "Gate", request: Request, include_current: str = "
 
 ENDPOINTS = [
     # The hottest route: served bare (no dependency solving, no serialisation).
-    Endpoint("/me", me, bare=True),
-    Endpoint("/sessions", list_logins),
-    Endpoint("/sessions/{login_id}", revoke_login, ["DELETE"], status_code=204),
-    Endpoint("/sessions", revoke_logins, ["DELETE"], status_code=204),
+    Endpoint("/me", me, bare=True, fails=AUTH_FAILURES, returns=MeView, auth="either"),
+    Endpoint("/sessions", list_logins, fails=AUTH_FAILURES, returns=list[LoginView], auth="either"),
+    Endpoint("/sessions/{login_id}", revoke_login, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403, 404),
+             auth="either"),
+    Endpoint("/sessions", revoke_logins, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="either"),
 ]

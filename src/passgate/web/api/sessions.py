@@ -8,8 +8,8 @@ from starlette.responses import JSONResponse, Response
 from passgate.errors import AuthError
 from passgate.web import bodies
 from passgate.web.api.views import no_store, session_body
-from passgate.web.routing import Endpoint
-from passgate.web.schemas import Credentials
+from passgate.web.routing import AUTH_FAILURES, Endpoint
+from passgate.web.schemas import Credentials, SessionView
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -40,7 +40,7 @@ async def close_session(gate: "Gate", request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("/session", open_session, ["POST"], body=Credentials),
-    Endpoint("/session", read_session),
-    Endpoint("/session", close_session, ["DELETE"], status_code=204),
+    Endpoint("/session", open_session, ["POST"], body=Credentials, fails=(401, 403, 429, 503), returns=SessionView),
+    Endpoint("/session", read_session, fails=AUTH_FAILURES, returns=SessionView, auth="cookie"),
+    Endpoint("/session", close_session, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="cookie"),
 ]

@@ -8,8 +8,8 @@ from starlette.responses import JSONResponse, Response
 from passgate.errors import AuthError
 from passgate.web import bodies
 from passgate.web.api.views import no_store, token_body
-from passgate.web.routing import Endpoint
-from passgate.web.schemas import Credentials, RefreshRequest
+from passgate.web.routing import AUTH_FAILURES, Endpoint
+from passgate.web.schemas import Credentials, RefreshRequest, TokenPairView
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
@@ -35,7 +35,7 @@ async def revoke_token(gate: "Gate", request: Request) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("/token", open_tokens, ["POST"], body=Credentials),
-    Endpoint("/token/refresh", refresh, ["POST"], body=RefreshRequest),
-    Endpoint("/token/revoke", revoke_token, ["POST"], status_code=204),
+    Endpoint("/token", open_tokens, ["POST"], body=Credentials, fails=(401, 403, 429, 503), returns=TokenPairView),
+    Endpoint("/token/refresh", refresh, ["POST"], body=RefreshRequest, fails=(401, 403, 503), returns=TokenPairView),
+    Endpoint("/token/revoke", revoke_token, ["POST"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="token"),
 ]
