@@ -115,3 +115,11 @@ def test_a_client_that_hangs_up_mid_body_is_no_error(node: Node, path: str, cont
         wait_until(lambda: f'status="499"}} {before_499 + 1}' in client.get("/metrics").text, 5.0)
     log = node.log()
     assert log.count("unexpected error") == before and "ClientDisconnect" not in log
+
+
+def test_logging_out_of_the_board_clears_the_site(client: httpx.Client) -> None:
+    session: Session = login(client, register(client)[0])
+    out = client.post("/logout", data={"csrf_token": session.csrf},
+                      headers={"Cookie": f"{COOKIE}={session.cookie}"}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["clear-site-data"] == '"cache", "cookies"'
+    assert client.get("/api/me", headers={"Cookie": f"{COOKIE}={session.cookie}"}).status_code == 401

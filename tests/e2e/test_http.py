@@ -9,6 +9,7 @@ import socket
 import httpx
 import pytest
 
+from tests.e2e.api import bearer, login, register, tokens
 from tests.nodes import Node
 
 MAX_HEAD = 256 * 1024
@@ -110,3 +111,17 @@ def test_a_405_lists_every_method_of_the_path(client: httpx.Client, path: str, m
     assert response.headers["content-type"] == "application/problem+json"
     assert {m.strip() for m in response.headers["allow"].split(",")} == methods
 
+
+
+def test_personal_answers_are_never_cached_and_logout_clears_the_site(client: httpx.Client) -> None:
+    name = register(client)[0]
+    session = login(client, name)
+    tokens_ = tokens(client, name)
+    for headers in (session.headers(csrf=False), bearer(str(tokens_["access_token"]))):
+        for path in ("/api/me", "/api/sessions"):
+            assert client.get(path, headers=headers).headers["cache-control"] == "no-store", path
+    page = client.get("/", headers=session.headers(csrf=False))
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    out = client.delete("/api/session", headers=session.headers())
+    assert out.status_code == 204 and out.headers["clear-site-data"] == '"cache"'

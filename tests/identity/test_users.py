@@ -117,6 +117,19 @@ def test_a_name_only_a_newer_unicode_knows_is_judged_by_the_same_rules_on_every_
     assert check_username(garay) == garay
 
 
+@pytest.mark.parametrize("name", ["admin\u0661", "\u0661\u0662admin", "user\u0967\u0968", "Ελένη\u0661"])
+def test_digits_of_another_script_than_the_letters_are_refused(name: str) -> None:
+    with pytest.raises(ValidationFailed):
+        check_username(name)
+
+
+@pytest.mark.parametrize("name", [
+    "admin1", "\u0645\u062d\u0645\u062f\u0661", "\u0930\u093e\u092e\u0967", "\u0661\u0662\u0663", "ab\uff11",
+])
+def test_digits_of_the_letters_script_or_ascii_are_accepted(name: str) -> None:
+    assert check_username(name)
+
+
 def test_password_rules() -> None:
     assert check_password(" spaces   ") == " spaces   "
     for bad in ("1234567", "x" * 1025, "abc\x00defgh"):

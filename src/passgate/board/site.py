@@ -15,6 +15,13 @@ from passgate import Caller, Passgate, StoreUnavailable
 from passgate.board.posts import PostRepository
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: Every page: never cached (it shows the viewer), never framed (clickjacking), no script or style from elsewhere.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+                               "object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _templates() -> Jinja2Templates:
@@ -58,7 +65,7 @@ class Board:
         if caller is None or forms:
             context["form_token"], cookie = self.pg.form_tokens.issue(request)
         response = self.templates.TemplateResponse(
-            request, name, {"user": caller, **context}, status_code=status, headers={"Cache-Control": "no-store"}
+            request, name, {"user": caller, **context}, status_code=status, headers=PAGE_HEADERS
         )
         if cookie:
             response.headers.append("Set-Cookie", cookie)

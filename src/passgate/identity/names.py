@@ -55,6 +55,12 @@ def check_username(raw: str) -> str:
         elif category.startswith("M") and previous_is_letter:
             continue
         elif category == "Nd" or char in _PUNCTUATION:
+            # A digit of a script (١, ७) goes only with that script's letters: admin١ is not admin1.
+            used_in = _scripts(char) if category == "Nd" else None
+            if used_in is not None:
+                scripts = used_in if scripts is None else scripts & used_in
+                if not scripts:
+                    raise ValidationFailed("the letters and digits of a username are all of one script")
             previous_is_letter = False
         else:
             raise ValidationFailed("a username has only letters, digits, '_', '.' and '-'")

@@ -66,7 +66,8 @@ class Encoded(NamedTuple):
     @classmethod
     def of(cls, content: Any) -> Encoded:
         body = _encode(content).encode()
-        return cls(body, ((b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")))
+        return cls(body, ((b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
+                          (b"cache-control", b"no-store")))  # every such body is a caller's own (GET /api/me)
 
 
 class EncodedResponse(Response):

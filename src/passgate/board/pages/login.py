@@ -60,7 +60,9 @@ async def logout(board: "Board", request: Request) -> Response:
     except PassgateError:
         return redirect("/", board.pg.clear_cookie())
     await board.pg.end(caller.login)
-    return redirect("/", board.pg.clear_cookie())
+    response = redirect("/", board.pg.clear_cookie())
+    response.headers["Clear-Site-Data"] = '"cache", "cookies"'  # the board is the whole site: nothing of it stays
+    return response
 
 
 ENDPOINTS = [

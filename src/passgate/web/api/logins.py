@@ -1,12 +1,12 @@
 """The caller and their logins: ``/api/me`` and the device list."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passgate.web.api.views import login_body, me_body
-from passgate.web.routing import AUTH_FAILURES, EncodedResponse, Endpoint
+from passgate.web.api.views import login_body, me_body, no_store
+from passgate.web.routing import AUTH_FAILURES, EncodedResponse, Endpoint, json_response
 from passgate.web.schemas import LoginView, MeView
 
 if TYPE_CHECKING:
@@ -23,9 +23,9 @@ async def me(gate: "Gate", request: Request) -> Response:
                                    email.address if email else None, bool(email and email.verified)))
 
 
-async def list_logins(gate: "Gate", request: Request) -> list[dict[str, Any]]:
+async def list_logins(gate: "Gate", request: Request) -> Response:
     caller = await gate.caller(request)
-    return [login_body(login, caller) for login in await gate.logins(caller)]
+    return no_store(json_response([login_body(login, caller) for login in await gate.logins(caller)]))
 
 
 async def revoke_login(gate: "Gate", login_id: str, request: Request) -> Response:

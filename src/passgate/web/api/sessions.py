@@ -36,7 +36,8 @@ async def close_session(gate: "Gate", request: Request) -> Response:
     if caller.kind != "cookie":
         raise AuthError("this endpoint ends the cookie session; use /api/token/revoke for tokens")
     await gate.end(caller.login)
-    return Response(status_code=204, headers={"Set-Cookie": gate.clear_cookie()})
+    # Clear-Site-Data "cache": what the browser kept of the session's pages; the app's own cookies are its own.
+    return Response(status_code=204, headers={"Set-Cookie": gate.clear_cookie(), "Clear-Site-Data": '"cache"'})
 
 
 ENDPOINTS = [
