@@ -22,7 +22,7 @@ DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", 
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
     "audience",
-    "issuer", "login-limit", "outage", "cors-origins", "public-url", "max-logins",
+    "issuer", "login-limit", "outage", "cors-origins", "public-url", "max-logins", "dpop",
     "password-time-cost", "password-memory-kib", "password-parallelism",
 )
 

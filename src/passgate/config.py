@@ -52,6 +52,8 @@ def _split_list(value: object) -> object:
 
 Duration = Annotated[float, NoDecode]
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
+#: Sender-constrained tokens (RFC 9449): refused, a client's choice, or every token request's duty.
+DpopMode = Literal["off", "allowed", "required"]
 
 
 class Settings(BaseSettings):
@@ -88,6 +90,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     public_url: str | None = None
     max_logins: int = Field(0, ge=0)
+    dpop: DpopMode = "allowed"
     secret: SecretStr | None = None
     password_time_cost: int = Field(3, ge=1, le=20)
     password_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)

@@ -22,6 +22,7 @@ from passgate.accounts import Accounts
 from passgate.config import Settings, load_settings
 from passgate.credentials import schema as credentials_schema
 from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.dpop import ProofVerifier
 from passgate.credentials.keys import KeyRepository, load_secret
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.opening import LoginOpener, LoginPolicy
@@ -137,7 +138,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
         keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
         tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock,
                            rotation=RotationPolicy(race_window=settings.refresh_race_window)),
-        verifier=Verifier(logins, cookies, signing, outage=settings.outage, clock=clock),
+        verifier=Verifier(logins, cookies, signing, ProofVerifier(store, clock=clock), outage=settings.outage,
+                          clock=clock),
         limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins),
         token_options=_token_options(settings), schemas=schemas, clock=clock,
     )
@@ -145,7 +147,7 @@ def build(settings: Settings, *, users: UserRepository | None = None,
 
 def web_options(settings: Settings) -> WebOptions:
     return WebOptions(insecure_cookies=settings.insecure_cookies, cookie_max_age=int(settings.session_absolute),
-                      public_url=settings.public_url, cors_origins=settings.cors_origins)
+                      public_url=settings.public_url, cors_origins=settings.cors_origins, dpop=settings.dpop)
 
 
 class Passgate(Gate):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -49,6 +50,13 @@ class Login:
     secret_digest: bytes = b""
     #: Token logins: the refresh tokens issued, newest last.
     refresh: tuple[RefreshEntry, ...] = ()
+    #: Token logins bound to a client's key (DPoP): its RFC 7638 thumbprint; empty when unbound.
+    jkt: str = ""
+
+    @property
+    def bound(self) -> bool:
+        """Whether refreshing needs a proof by the client's key (DPoP)."""
+        return bool(self.jkt)
 
     @property
     def idle_expires_at(self) -> float:
@@ -70,7 +78,10 @@ class Login:
 
 # A record is packed with struct: a version byte, the kind, four times in milliseconds, then
 # length-prefixed strings and digests.  About 100 bytes plus the user agent, whatever the store.
-_VERSION = 2
+# Version 3 appends the bound key's thumbprint (32 bytes, or none); version 2 records, stored
+# before it, are still read (unbound).
+_VERSION = 3
+_VERSIONS = frozenset({2, 3})
 _HEAD = struct.Struct("<BBQQQQ")
 _ENTRY = struct.Struct("<16sQ")
 
@@ -98,12 +109,13 @@ def encode(login: Login) -> bytes:
     out.append(len(login.refresh))
     for entry in login.refresh:
         out += _ENTRY.pack(entry.digest, _ms(entry.spent_at))
+    _put(out, base64.urlsafe_b64decode(login.jkt + "=") if login.jkt else b"")
     return bytes(out)
 
 
 def decode(login_id: str, data: bytes) -> Login:
     version, token, created, seen, expires, idle = _HEAD.unpack_from(data)
-    if version != _VERSION:
+    if version not in _VERSIONS:
         raise ValueError(f"unknown login record version {version}")
     at = _HEAD.size
     fields: list[bytes] = []
@@ -116,8 +128,11 @@ def decode(login_id: str, data: bytes) -> Login:
         RefreshEntry(digest, spent / 1000)
         for digest, spent in (_ENTRY.unpack_from(data, at + 1 + i * _ENTRY.size) for i in range(data[at]))
     )
+    at += 1 + data[at] * _ENTRY.size
+    key = data[at + 1 : at + 1 + data[at]] if version >= 3 else b""
     return Login(
         id=login_id, user_id=user_id, username=username, kind="token" if token else "cookie",
         created_at=created / 1000, last_seen_at=seen / 1000, expires_at=expires / 1000, idle_ttl=idle / 1000,
         user_agent=agent, ip=ip, secret_digest=fields[4], refresh=refresh,
+        jkt=base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii") if key else "",
     )

@@ -2,6 +2,10 @@
 
 A spent refresh token presented again is a theft (the login is revoked), unless it comes within
 the rotation policy's race window: a client racing itself, or retrying an answer it lost.
+
+A login opened (or refreshed) with a DPoP proof is bound to the client's key: the record keeps the
+key's thumbprint, every access token carries it (``cnf.jkt``), and only a proof by that key
+refreshes it.  An unbound login refreshed with a proof becomes bound from then on.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from passgate.credentials.opening import Client, LoginOpener
 from passgate.credentials.records import MAX_REFRESH_ENTRIES, Login, RefreshEntry
 from passgate.credentials.secrets import Signer, SplitToken, digest, new_secret, same
 from passgate.credentials.signing import Signing
-from passgate.errors import RefreshReused, StoreUnavailable, TokenInvalid
+from passgate.errors import InvalidDpopProof, RefreshReused, StoreUnavailable, TokenInvalid
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,16 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+    #: Bound to the client's key (DPoP): the access token goes as ``Authorization: DPoP``.
+    bound: bool = False
+
+    @property
+    def token_type(self) -> str:
+        return "DPoP" if self.bound else "Bearer"
 
     def __repr__(self) -> str:
-        return f"TokenPair(expires_in={self.expires_in}, refresh_expires_in={self.refresh_expires_in})"
+        return (f"TokenPair(expires_in={self.expires_in}, refresh_expires_in={self.refresh_expires_in}, "
+                f"bound={self.bound})")
 
 
 class TokenLogins:
@@ -46,22 +57,31 @@ class TokenLogins:
         self._tags = Signer(secret, "refresh")
         self._clock = clock
 
-    async def open(self, user_id: str, username: str, client: Client) -> TokenPair:
-        """A new token login and its first pair."""
+    async def open(self, user_id: str, username: str, client: Client, *, jkt: str | None = None) -> TokenPair:
+        """A new token login and its first pair; ``jkt`` (a DPoP key's thumbprint) binds them to that key."""
         secret = new_secret()
-        login = await self._opener.open(user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),))
+        login = await self._opener.open(
+            user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),), jkt=jkt or ""
+        )
         return self._pair(login, secret)
 
-    async def refresh(self, value: str) -> TokenPair:
-        """Spend a refresh token for a new pair; a spent one replayed late revokes the whole login."""
+    async def refresh(self, value: str, *, jkt: str | None = None) -> TokenPair:
+        """Spend a refresh token for a new pair; a spent one replayed late revokes the whole login.
+
+        ``jkt``: the thumbprint of the key whose DPoP proof came with the request.  A bound login
+        needs its own key (InvalidDpopProof otherwise, and nothing is spent); an unbound one is
+        bound to the key from now on."""
         token, issued_here = self._parse(value)
         for _ in range(5):
             login = await self._logins.get(token.user_id, token.login_id, fresh=True)
             if login is None or login.kind != "token":
                 raise TokenInvalid("the refresh token has expired or was revoked")
+            if login.jkt and login.jkt != jkt:
+                raise InvalidDpopProof("the refresh token is bound to another key", token_request=True)
             secret = new_secret()
             try:
                 after = self._rotate(login, digest(token.secret), digest(secret), issued_here=issued_here)
+                after = replace(after, jkt=login.jkt or jkt or "")
             except RefreshReused:
                 await self._logins.revoke(login.user_id, [login.id])
                 audit.event("refresh_reused", user_id=login.user_id)
@@ -72,10 +92,12 @@ class TokenLogins:
 
     def _pair(self, login: Login, secret: str) -> TokenPair:
         now = self._clock()
-        access, exp = self._signing.codec.issue(self._signing.ring, sub=login.user_id, sid=login.id)
+        access, exp = self._signing.codec.issue(
+            self._signing.ring, sub=login.user_id, sid=login.id, jkt=login.jkt or None
+        )
         refresh = str(SplitToken(login.user_id, login.id, secret))
         refresh += "." + self._tags.sign(refresh)
-        return TokenPair(access, round(exp - now), refresh, round(login.ends_at - now))
+        return TokenPair(access, round(exp - now), refresh, round(login.ends_at - now), bound=login.bound)
 
     def _parse(self, value: str) -> tuple[SplitToken, bool]:
         """The refresh token, and whether its tag says this deployment issued it.

@@ -34,6 +34,8 @@ class RequestHead(NamedTuple):
     user_agent: str = ""
     #: ``Content-Type`` (empty when not sent).
     content_type: str = ""
+    #: Every ``DPoP`` proof header, in order (more than one is an invalid proof, RFC 9449 §4.3).
+    dpop: tuple[str, ...] = ()
 
 
 def read_head(scope: Scope) -> RequestHead:
@@ -43,6 +45,7 @@ def read_head(scope: Scope) -> RequestHead:
         return head
     authorization: list[str] = []
     cookies: list[str] = []
+    proofs: list[str] = []
     length = origin = csrf = None
     first: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
@@ -56,10 +59,13 @@ def read_head(scope: Scope) -> RequestHead:
             origin = value.decode("latin-1")
         elif name == b"x-csrf-token" and csrf is None:
             csrf = value.decode("latin-1")
+        elif name == b"dpop":
+            proofs.append(value.decode("latin-1"))
         elif name in _FIRST and name not in first:
             first[name] = value
-    head = RequestHead(tuple(authorization), "; ".join(cookies), length, origin, csrf,
-                       *(first.get(name, b"").decode("latin-1") for name in _FIRST))
+    host, user_agent, content_type = (first.get(name, b"").decode("latin-1") for name in _FIRST)
+    head = RequestHead(tuple(authorization), "; ".join(cookies), length, origin, csrf, host, user_agent,
+                       content_type, tuple(proofs))
     scope[_HEAD] = head
     return head
 

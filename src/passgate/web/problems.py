@@ -20,6 +20,7 @@ from passgate.errors import (
     ClientGone,
     CsrfFailed,
     Forbidden,
+    InvalidDpopProof,
     MalformedRequest,
     NotFound,
     PassgateError,
@@ -33,7 +34,7 @@ from passgate.errors import (
     UsernameTaken,
     WrongPassword,
 )
-from passgate.transports import BearerTransport
+from passgate.transports import BearerTransport, DpopTransport
 
 log = logging.getLogger("passgate.web")
 #: Why each invalid token was refused: the answer says only that it was (TokenInvalid).
@@ -53,6 +54,7 @@ _BY_STATUS = {
 #: The transport whose challenge every 401 carries (RFC 9110: a 401 names a scheme; a cookie has none).
 _BEARER = BearerTransport()
 CHALLENGE = _BEARER.challenge()
+_DPOP = DpopTransport()
 
 #: By the most specific class in an error's MRO; anything else is a 500.
 _STATUS: dict[type[PassgateError], int] = {
@@ -64,6 +66,8 @@ _STATUS: dict[type[PassgateError], int] = {
 
 def http_status(exc: PassgateError) -> int:
     """The HTTP status that answers ``exc``."""
+    if isinstance(exc, InvalidDpopProof) and exc.token_request:
+        return 400  # OAuth's answer at a token endpoint (RFC 9449 §5)
     for kind in type(exc).__mro__:
         status = _STATUS.get(kind)
         if status is not None:
@@ -78,6 +82,8 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
 
 
 def challenge_for(exc: PassgateError) -> str:
+    if isinstance(exc, InvalidDpopProof):
+        return _DPOP.challenge(exc.code)
     if isinstance(exc, TokenInvalid | TokenExpired):
         return _BEARER.challenge("invalid_token", exc.code)
     return CHALLENGE
@@ -87,6 +93,8 @@ def from_error(exc: PassgateError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, TokenInvalid):
         tokens_log.info("token refused: %s", exc.reason)
+    if isinstance(exc, InvalidDpopProof):
+        tokens_log.info("DPoP proof refused: %s", exc.reason)
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable):

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 async def me(gate: "Gate", request: Request) -> Response:
     # A GET needs no CSRF check, and a caller the caches vouch for has its username: no await.
     caller = gate.authenticator.known(request.scope) or await gate.caller(request)
-    return EncodedResponse(me_body(caller.user_id, caller.username, caller.kind, caller.login.id))
+    return EncodedResponse(me_body(caller.user_id, caller.username, caller.kind, caller.login.id, caller.bound))
 
 
 async def list_logins(gate: "Gate", request: Request) -> list[dict[str, Any]]:

@@ -17,19 +17,21 @@ if TYPE_CHECKING:
 
 async def open_tokens(gate: "Gate", request: Request) -> Response:
     body = await bodies.read(request, Credentials)
+    jkt = await gate.token_key(request)  # before the password: a bad proof costs no hash
     user = await gate.authenticate(request, body.username, body.password)
-    return no_store(JSONResponse(token_body(await gate.start_tokens(request, user))))
+    return no_store(JSONResponse(token_body(await gate.start_tokens(request, user, jkt=jkt))))
 
 
 async def refresh(gate: "Gate", request: Request) -> Response:
     body = await bodies.read(request, RefreshRequest)
-    return no_store(JSONResponse(token_body(await gate.refresh(body.refresh_token))))
+    jkt = await gate.token_key(request)
+    return no_store(JSONResponse(token_body(await gate.refresh(body.refresh_token, jkt=jkt))))
 
 
 async def revoke_token(gate: "Gate", request: Request) -> Response:
     caller = await gate.caller(request)
     if caller.kind != "token":
-        raise AuthError("send the bearer token to revoke")
+        raise AuthError("send the access token to revoke")
     await gate.end(caller.login)
     return Response(status_code=204)
 
