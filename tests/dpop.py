@@ -29,10 +29,13 @@ class Key:
 
     def __init__(self, alg: str = "ES256") -> None:
         self.alg = alg
-        self.private: Any = (ec.generate_private_key(ec.SECP256R1()) if alg == "ES256"
-                             else ed25519.Ed25519PrivateKey.generate())
-        to_jwk = ECAlgorithm.to_jwk if alg == "ES256" else OKPAlgorithm.to_jwk
-        self.jwk: dict[str, Any] = to_jwk(self.private.public_key(), as_dict=True)
+        self.private: Any
+        if alg == "ES256":
+            self.private = ec.generate_private_key(ec.SECP256R1())
+            self.jwk: dict[str, Any] = dict(ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True))
+        else:
+            self.private = ed25519.Ed25519PrivateKey.generate()
+            self.jwk = dict(OKPAlgorithm.to_jwk(self.private.public_key(), as_dict=True))
 
     @property
     def jkt(self) -> str:
