@@ -22,7 +22,8 @@ def test_the_whole_flow(client: httpx.Client) -> None:
     name, password = register(client)
     session = login(client, name, password)
     me = client.get("/api/me", headers=session.headers())
-    assert me.json() == {"id": me.json()["id"], "username": name, "auth": "session", "session_id": session.id}
+    assert me.json() == {"id": me.json()["id"], "username": name, "auth": "session", "session_id": session.id,
+                         "bound": False}
     post = client.post("/api/posts", json={"title": "Hello", "body": "first"}, headers=session.headers())
     assert post.status_code == 201, post.text
     assert post.json()["author"] == {"id": me.json()["id"], "username": name}

@@ -200,7 +200,8 @@ def test_every_invalid_access_token_gets_one_answer(client: httpx.Client, node: 
     }
     answers = {kind: client.get("/api/me", headers=bearer(token)) for kind, token in hostile.items()}
     answers["another scheme"] = client.get("/api/me", headers={"Authorization": f"Basic {_b64('alice:pw')}"})
-    answers["DPoP scheme"] = client.get("/api/me", headers={"Authorization": f"DPoP {real}"})
+    # A forged token under the DPoP scheme is judged as a token first (tests/e2e/test_dpop.py has the proofs).
+    answers["DPoP scheme"] = client.get("/api/me", headers={"Authorization": f"DPoP {hostile['wrong signature']}"})
     for response in answers.values():
         assert_problem(response, 401, "token_invalid")
     assert len({response.content for response in answers.values()}) == 1, {k: r.text for k, r in answers.items()}
