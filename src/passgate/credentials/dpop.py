@@ -45,6 +45,7 @@ WINDOW = 60.0
 CLOCK_MARGIN = 5.0
 MAX_JTI = 256
 LOCAL_ENTRIES = 100_000
+HEADER_ENTRIES = 10_000
 
 _HEADER_MEMBERS = frozenset({"typ", "alg", "jwk"})
 #: What each algorithm's key must be, and the members of its RFC 7638 thumbprint.
@@ -117,6 +118,7 @@ class ProofVerifier:
             name: jwt.PyJWS().get_algorithm_by_name(name) for name in ALGORITHMS
         }
         self._seen: OrderedDict[bytes, float] = OrderedDict()
+        self._headers: dict[str, tuple[str, str, Any]] = {}
         self._local_entries = local_entries
 
     def check(self, proof: str, *, method: str, uri: str, access_token: str | None = None) -> Proof:
@@ -125,14 +127,24 @@ class ProofVerifier:
         Its ``jti`` is not spent yet (:meth:`spend`)."""
         try:
             header_b64, payload_b64, signature_b64 = split_compact(proof)
-            header, claims = json_object(unb64url(header_b64)), json_object(unb64url(payload_b64))
-            signature = unb64url(signature_b64)
+            claims, signature = json_object(unb64url(payload_b64)), unb64url(signature_b64)
+            alg, jkt, key = self._headers.get(header_b64) or self._header(header_b64)
         except TokenInvalid:
             raise InvalidDpopProof("malformed DPoP proof") from None
-        jkt, key = self._key(header)
-        if not self._verify(header["alg"], f"{header_b64}.{payload_b64}".encode("ascii"), key, signature):
+        if not self._verify(alg, f"{header_b64}.{payload_b64}".encode("ascii"), key, signature):
             raise InvalidDpopProof("bad DPoP proof signature")
         return self._judge(claims, jkt, method=method, uri=uri, access_token=access_token)
+
+    def _header(self, header_b64: str) -> tuple[str, str, Any]:
+        """A header's algorithm, key thumbprint and key, kept: a client sends the same header with
+        every proof, so the next one skips its parsing and the key's construction."""
+        header = json_object(unb64url(header_b64))
+        jkt, key = self._key(header)
+        found = (str(header["alg"]), jkt, key)
+        self._headers[header_b64] = found
+        if len(self._headers) > HEADER_ENTRIES:
+            del self._headers[next(iter(self._headers))]
+        return found
 
     def _key(self, header: Mapping[str, Any]) -> tuple[str, Any]:
         """The thumbprint and public key of a proof's header, which must be of our kind."""
