@@ -142,6 +142,8 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one node (the community board and the API)")
     _add_options(serve, DEPLOYMENT_OPTIONS + SERVE_OPTIONS)
     serve.add_argument("--insecure-cookies", action="store_true", default=None)
+    serve.add_argument("--dpop-nonces", action="store_true", default=None,
+                       help="ask every DPoP proof for a server nonce (env PASSGATE_DPOP_NONCES)")
     serve.set_defaults(func=_serve)
 
     def admin(group: Any, name: str, action: Any, help_text: str) -> argparse.ArgumentParser:

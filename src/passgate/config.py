@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     max_logins: int = Field(0, ge=0)
     dpop: DpopMode = "allowed"
+    #: Ask every DPoP proof for a server nonce (``DPoP-Nonce``, ``use_dpop_nonce``; RFC 9449 §8).
+    dpop_nonces: bool = False
     secret: SecretStr | None = None
     password_time_cost: int = Field(3, ge=1, le=20)
     password_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)

@@ -14,6 +14,7 @@ password, a token or a session id.
     │   ├── SessionRevoked         session_revoked
     │   ├── RefreshReused          refresh_reused
     │   └── InvalidDpopProof       invalid_dpop_proof (one detail for every bad proof; 400 at the token endpoints)
+    │       └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
     ├── NotFound                   not_found
@@ -128,6 +129,19 @@ class InvalidDpopProof(AuthError):
         self.reason = reason
         self.token_request = token_request
         super().__init__(self.DETAIL)
+
+
+class UseDpopNonce(InvalidDpopProof):
+    """A DPoP proof without the server's current nonce, where the deployment asks for one
+    (RFC 9449 §8): the answer carries ``nonce`` in a ``DPoP-Nonce`` header, to retry with."""
+
+    code = "use_dpop_nonce"
+    title = "DPoP nonce required"
+    DETAIL = "send the DPoP proof again with the server's nonce"
+
+    def __init__(self, nonce: str = "", *, token_request: bool = False) -> None:
+        super().__init__("the DPoP proof lacks the server's current nonce", token_request=token_request)
+        self.nonce = nonce
 
 
 class CsrfFailed(PassgateError):

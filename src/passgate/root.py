@@ -22,7 +22,7 @@ from passgate.accounts import Accounts
 from passgate.config import Settings, load_settings
 from passgate.credentials import schema as credentials_schema
 from passgate.credentials.cookies import CookieLogins
-from passgate.credentials.dpop import ProofVerifier
+from passgate.credentials.dpop import Nonces, ProofVerifier
 from passgate.credentials.keys import KeyRepository, load_secret
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.opening import LoginOpener, LoginPolicy
@@ -115,6 +115,11 @@ def _login_policy(settings: Settings) -> LoginPolicy:
                        settings.refresh_absolute, settings.max_logins)
 
 
+def _proofs(settings: Settings, store: Store, secret: bytes, clock: Callable[[], float]) -> ProofVerifier:
+    nonces = Nonces(secret, clock=clock) if settings.dpop_nonces else None
+    return ProofVerifier(store, clock=clock, nonces=nonces)
+
+
 def build(settings: Settings, *, users: UserRepository | None = None,
           clock: Callable[[], float] = time.time) -> Deployment:
     """Every service of the deployment that ``settings`` describe (not started).
@@ -138,7 +143,7 @@ def build(settings: Settings, *, users: UserRepository | None = None,
         keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
         tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock,
                            rotation=RotationPolicy(race_window=settings.refresh_race_window)),
-        verifier=Verifier(logins, cookies, signing, ProofVerifier(store, clock=clock), outage=settings.outage,
+        verifier=Verifier(logins, cookies, signing, _proofs(settings, store, secret, clock), outage=settings.outage,
                           clock=clock),
         limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins),
         token_options=_token_options(settings), schemas=schemas, clock=clock,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from passgate.credentials.dpop import ProofVerifier, normal_uri, thumbprint, token_hash
-from passgate.errors import InvalidDpopProof, StoreUnavailable
+from passgate.credentials.dpop import Nonces, ProofVerifier, normal_uri, thumbprint, token_hash
+from passgate.errors import InvalidDpopProof, StoreUnavailable, UseDpopNonce
 from passgate.stores import MemoryStore
 from tests.dpop import Key, b64, compact
 
@@ -230,3 +230,44 @@ def test_the_local_memory_is_bounded(store: MemoryStore, clock: list[float]) -> 
     for i in range(10):
         assert proofs._remember(bytes([i]), NOW + 60, NOW)
     assert len(proofs._seen) == 3
+
+
+# -- server nonces ----------------------------------------------------------------------------------
+
+SECRET = b"s" * 32
+
+
+def test_nonces_are_good_for_their_period_and_the_next(clock: list[float]) -> None:
+    nonces = Nonces(SECRET, period=300, clock=lambda: clock[0])
+    nonce = nonces.current()
+    assert nonces.valid(nonce) and nonces.current() == nonce
+    clock[0] += 300
+    assert nonces.valid(nonce) and nonces.current() != nonce
+    clock[0] += 300
+    assert not nonces.valid(nonce)
+
+
+@pytest.mark.parametrize("nonce", [None, 7, "", ".", "abc", "1.x", "１.x", "9" * 65])
+def test_forged_or_malformed_nonces_are_refused(clock: list[float], nonce: object) -> None:
+    assert not Nonces(SECRET, clock=lambda: clock[0]).valid(nonce)
+
+
+def test_a_nonce_of_another_deployment_or_a_changed_period_is_refused(clock: list[float]) -> None:
+    ours, theirs = Nonces(SECRET, clock=lambda: clock[0]), Nonces(b"t" * 32, clock=lambda: clock[0])
+    assert not ours.valid(theirs.current())
+    number, _, mac = ours.current().partition(".")
+    assert not ours.valid(f"{int(number) + 1}.{mac}")
+
+
+def test_a_proof_without_the_nonce_is_told_the_nonce(store: MemoryStore, clock: list[float], key: Key) -> None:
+    nonces = Nonces(SECRET, clock=lambda: clock[0])
+    proofs = ProofVerifier(store, clock=lambda: clock[0], nonces=nonces)
+    for claims in ({}, {"nonce": "0.AAAA"}):
+        with pytest.raises(UseDpopNonce) as caught:
+            check(proofs, key.proof("GET", URL, token=TOKEN, iat=NOW, claims=claims))
+        assert caught.value.nonce == nonces.current() and caught.value.code == "use_dpop_nonce"
+    assert check(proofs, key.proof("GET", URL, token=TOKEN, iat=NOW, claims={"nonce": nonces.current()})).jkt
+    # A bad proof is refused as such before its nonce is looked at.
+    with pytest.raises(InvalidDpopProof) as bad:
+        check(proofs, key.proof("POST", URL, token=TOKEN, iat=NOW))
+    assert type(bad.value) is InvalidDpopProof

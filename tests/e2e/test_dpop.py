@@ -250,3 +250,26 @@ def test_a_proof_replayed_on_another_node_of_a_redis_deployment_is_refused(
         refused(b.get("/api/me", headers=headers))
         fresh = {**headers, "DPoP": key.proof("GET", f"{a.base_url}/api/me", token=token)}
         assert b.get("/api/me", headers=fresh).status_code == 200
+
+
+def test_server_nonces_when_the_deployment_asks_for_them(nodes: Callable[..., Node]) -> None:
+    node = nodes("--dpop-nonces")
+    with node.client() as client:
+        name, password = register(client)
+        key, url = Key(), f"{client.base_url}/api/token"
+        credentials = {"username": name, "password": password}
+        asked = client.post("/api/token", json=credentials, headers={"DPoP": key.proof("POST", url)})
+        assert_problem(asked, 400, "use_dpop_nonce")
+        assert asked.headers["www-authenticate"] == 'DPoP error="use_dpop_nonce", algs="ES256 EdDSA"'
+        nonce = asked.headers["dpop-nonce"]
+        opened = client.post("/api/token", json=credentials,
+                             headers={"DPoP": key.proof("POST", url, claims={"nonce": nonce})})
+        assert opened.status_code == 200, opened.text
+        assert opened.headers["dpop-nonce"] == nonce
+        token = opened.json()["access_token"]
+        without = client.get("/api/me", headers=dpop(key, client, "GET", "/api/me", token))
+        assert_problem(without, 401, "use_dpop_nonce")
+        assert without.headers["dpop-nonce"] == nonce
+        me = client.get("/api/me", headers=dpop(key, client, "GET", "/api/me", token, claims={"nonce": nonce}))
+        assert me.status_code == 200, me.text
+        refused(client.get("/api/me", headers=bearer(token)))

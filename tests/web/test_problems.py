@@ -15,7 +15,7 @@ EXPECTED = {
     "TokenExpired": 401, "SessionRevoked": 401, "RefreshReused": 401, "CsrfFailed": 403, "Forbidden": 403,
     "NotFound": 404, "UsernameTaken": 409, "StoreUnavailable": 503, "RequestError": 422,
     "ValidationFailed": 422, "MalformedRequest": 400, "PayloadTooLarge": 413, "UnsupportedMediaType": 415,
-    "PassgateError": 500, "ConfigError": 500, "InvalidDpopProof": 401,
+    "PassgateError": 500, "ConfigError": 500, "InvalidDpopProof": 401, "UseDpopNonce": 401,
 }
 
 

@@ -10,6 +10,11 @@ the proof's lifetime: a ``set_if_absent`` in the store, which every node shares,
 this node's own recent proofs (which also catches a replay on this node while the store is down).
 
 Every refusal is :class:`~passgate.errors.InvalidDpopProof`, whose ``reason`` is for the log.
+
+Server nonces (RFC 9449 §8), when the deployment asks for them (:class:`Nonces`), cost no store:
+a nonce is a period's number and its HMAC under the deployment secret, so every node issues and
+accepts the same ones; the current period's and the previous one's are good.  A proof without a
+good one is :class:`~passgate.errors.UseDpopNonce`, which carries a current nonce to retry with.
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ from urllib.parse import unquote, urlsplit
 import jwt
 from jwt.algorithms import Algorithm as JwsAlgorithm
 
+from passgate.credentials.secrets import Signer
 from passgate.credentials.tokens import json_object, split_compact, unb64url
-from passgate.errors import InvalidDpopProof, TokenInvalid
+from passgate.errors import InvalidDpopProof, TokenInvalid, UseDpopNonce
 from passgate.stores.base import Store
 
 __all__ = [
-    "ALGORITHMS", "CLOCK_MARGIN", "PROOF_TYPE", "WINDOW", "Proof", "ProofVerifier", "normal_uri", "thumbprint",
-    "token_hash",
+    "ALGORITHMS", "CLOCK_MARGIN", "PROOF_TYPE", "WINDOW", "Nonces", "Proof", "ProofVerifier", "normal_uri",
+    "thumbprint", "token_hash",
 ]
 
 #: The signature algorithms a proof may use, as ``WWW-Authenticate: DPoP algs=…`` lists them.
@@ -106,14 +112,39 @@ def normal_uri(uri: str) -> str | None:
     return f"{scheme}://{netloc}{unquote(parts.path) or '/'}"
 
 
+class Nonces:
+    """The server nonces of a deployment: ``PERIOD.MAC``, good for this period and the previous one."""
+
+    def __init__(self, secret: bytes, *, period: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+        self._signer, self.period, self._clock = Signer(secret, "dpop-nonce"), period, clock
+        self._issued: tuple[int, str] = (-1, "")
+
+    def current(self) -> str:
+        """The nonce to hand out now (made once per period)."""
+        number = int(self._clock() // self.period)
+        if self._issued[0] != number:
+            self._issued = (number, f"{number}.{self._signer.sign(str(number))}")
+        return self._issued[1]
+
+    def valid(self, nonce: object) -> bool:
+        if not isinstance(nonce, str) or len(nonce) > 64:
+            return False
+        number, _, mac = nonce.partition(".")
+        if not number.isdigit() or not number.isascii():
+            return False
+        now = int(self._clock() // self.period)
+        return int(number) in (now, now - 1) and self._signer.check(number, mac)
+
+
 class ProofVerifier:
     """Checks proofs and remembers their ``jti``; one per node, shared by every request."""
 
     def __init__(
         self, store: Store, *, window: float = WINDOW, clock: Callable[[], float] = time.time,
-        local_entries: int = LOCAL_ENTRIES,
+        local_entries: int = LOCAL_ENTRIES, nonces: Nonces | None = None,
     ) -> None:
-        self._store, self.window, self._clock = store, window, clock
+        """``nonces``: ask every proof for a server nonce (None: proofs need none)."""
+        self._store, self.window, self._clock, self.nonces = store, window, clock, nonces
         self._algorithms: dict[str, JwsAlgorithm] = {
             name: jwt.PyJWS().get_algorithm_by_name(name) for name in ALGORITHMS
         }
@@ -189,6 +220,8 @@ class ProofVerifier:
             raise InvalidDpopProof("the DPoP proof is not fresh")
         if access_token is not None and claims.get("ath") != token_hash(access_token):
             raise InvalidDpopProof("the DPoP proof is for another access token")
+        if self.nonces is not None and not self.nonces.valid(claims.get("nonce")):
+            raise UseDpopNonce(self.nonces.current())
         return Proof(jkt=jkt, jti=jti, iat=int(iat))
 
     async def spend(self, proof: Proof) -> None:

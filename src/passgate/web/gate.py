@@ -158,6 +158,11 @@ class Gate:
             exc.token_request = True
             raise
 
+    def nonce_headers(self) -> dict[str, str]:
+        """``DPoP-Nonce`` with the current server nonce, when the deployment asks proofs for one."""
+        nonces = self.deployment.verifier.proofs.nonces
+        return {"DPoP-Nonce": nonces.current()} if nonces is not None and self.options.dpop != "off" else {}
+
     async def start_tokens(self, request: Request, user: User, *, jkt: str | None = None) -> TokenPair:
         """A new token login for ``user``: a short access token and a rotating refresh token, bound
         to the client's key when ``jkt`` (:meth:`token_key`) is given."""

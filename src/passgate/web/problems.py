@@ -31,6 +31,7 @@ from passgate.errors import (
     TokenExpired,
     TokenInvalid,
     UnsupportedMediaType,
+    UseDpopNonce,
     UsernameTaken,
     WrongPassword,
 )
@@ -95,6 +96,8 @@ def from_error(exc: PassgateError) -> Response:
         tokens_log.info("token refused: %s", exc.reason)
     if isinstance(exc, InvalidDpopProof):
         tokens_log.info("DPoP proof refused: %s", exc.reason)
+    if isinstance(exc, UseDpopNonce) and exc.nonce:
+        headers["DPoP-Nonce"] = exc.nonce
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable):
