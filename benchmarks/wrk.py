@@ -166,7 +166,8 @@ def measure(url: str, *, load: Load, server_pid: int | None, script: str = "get.
 
 
 def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | None,
-                   headers: dict[str, str] | None = None) -> tuple[Measurement, Measurement]:
+                   headers: dict[str, str] | None = None, script: str = "get.lua",
+                   env: dict[str, str] | None = None) -> tuple[Measurement, Measurement]:
     """``url`` and the server's ceiling in alternating runs, (url's, the ceiling's).
 
     The machine's speed drifts by tens of percent within seconds when other work shares it; short
@@ -174,18 +175,19 @@ def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | 
     their ratio holds where two separate series would not.
     """
     if load.warmup > 0:
-        for target, sent in ((ceiling_url, None), (url, headers)):
-            WrkRun(target, load=load, headers=sent, seconds=load.warmup).start().wait()
+        WrkRun(ceiling_url, load=load, seconds=load.warmup).start().wait()
+        WrkRun(url, load=load, headers=headers, script=script, env=env, seconds=load.warmup).start().wait()
     mine: list[Measurement] = []
     ceiling: list[Measurement] = []
     cpu = {"mine": 0.0, "ceiling": 0.0}
     # Twice the runs, each half as long: the same seconds, finer alternation.
     seconds = max(1, load.duration // 2)
     for index in range(max(1, load.repeats) * (load.duration // seconds)):
-        order = [("ceiling", ceiling_url, None, ceiling), ("mine", url, headers, mine)]
-        for name, target, sent, runs in order if index % 2 == 0 else order[::-1]:
+        order = [("ceiling", WrkRun(ceiling_url, load=load, seconds=seconds), ceiling),
+                 ("mine", WrkRun(url, load=load, headers=headers, script=script, env=env, seconds=seconds), mine)]
+        for name, wrk_run, runs in order if index % 2 == 0 else order[::-1]:
             before = cpu_seconds(server_pid)
-            runs.append(WrkRun(target, load=load, headers=sent, seconds=seconds).start().wait())
+            runs.append(wrk_run.start().wait())
             after = cpu_seconds(server_pid)
             if before is not None and after is not None:
                 cpu[name] += after - before

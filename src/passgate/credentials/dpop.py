@@ -20,6 +20,7 @@ good one is :class:`~passgate.errors.UseDpopNonce`, which carries a current nonc
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import time
@@ -94,6 +95,7 @@ def token_hash(token: str) -> str:
     return _b64(hashlib.sha256(token.encode("ascii")).digest())
 
 
+@functools.lru_cache(maxsize=4096)  # a client names the same few URLs again and again
 def normal_uri(uri: str) -> str | None:
     """``uri`` as proofs are compared (RFC 9449 §4.3): scheme, host and path, the scheme and host
     in lower case, the default port dropped, the path percent-decoded; no query or fragment.
@@ -212,7 +214,8 @@ class ProofVerifier:
             raise InvalidDpopProof("missing or invalid 'jti' claim")
         if htm != method:
             raise InvalidDpopProof("the DPoP proof is for another method")
-        if not isinstance(htu, str) or normal_uri(htu) != normal_uri(uri) or normal_uri(uri) is None:
+        expected = normal_uri(uri)
+        if not isinstance(htu, str) or expected is None or normal_uri(htu) != expected:
             raise InvalidDpopProof("the DPoP proof is for another URL")
         if not isinstance(iat, int | float) or isinstance(iat, bool) or not 0 <= iat < _MAX_DATE:
             raise InvalidDpopProof("missing or invalid 'iat' claim")
