@@ -91,7 +91,7 @@ async def _sessions_list(d: Deployment, args: argparse.Namespace) -> None:
     for login in await d.logins.list(user.id):
         _print({"id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
                 "last_seen_at": iso(login.last_seen_at), "expires_at": iso(login.ends_at),
-                "user_agent": login.user_agent, "ip": login.ip})
+                "user_agent": login.user_agent, "ip": login.ip, "bound": login.bound})
 
 
 async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.dpop import Key
 from tests.e2e.api import assert_problem, bearer, register, tokens
+from tests.e2e.api import login as cookie_login
 from tests.nodes import Node
 from tests.servers import RedisServer
 
@@ -273,3 +274,13 @@ def test_server_nonces_when_the_deployment_asks_for_them(nodes: Callable[..., No
         me = client.get("/api/me", headers=dpop(key, client, "GET", "/api/me", token, claims={"nonce": nonce}))
         assert me.status_code == 200, me.text
         refused(client.get("/api/me", headers=bearer(token)))
+
+
+def test_the_board_s_device_page_marks_bound_logins(client: httpx.Client) -> None:
+    name, password = register(client)
+    bound_tokens(client, Key(), name, password)
+    tokens(client, name, password)
+    session = cookie_login(client, name, password)
+    page = client.get("/account/sessions", headers=session.headers(csrf=False))
+    assert page.status_code == 200
+    assert page.text.count("key-bound</span>") == 1

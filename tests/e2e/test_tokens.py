@@ -347,6 +347,7 @@ def test_admin_cli_revokes_on_a_running_node(nodes: Callable[..., Node]) -> None
         pair, session = tokens(client, "admin-made"), login(client, "admin-made")
         listed = _cli(node, "sessions", "list", "admin-made")
         assert {entry["kind"] for entry in listed} == {"cookie", "token"}
+        assert {entry["bound"] for entry in listed} == {False}
         _cli(node, "sessions", "revoke", "admin-made", str(listed[0]["id"]))
         _cli(node, "sessions", "revoke", "admin-made", "--all")
         wait_until(lambda: client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401, 1.0)
