@@ -97,17 +97,20 @@ def measure_dpop(lab: Lab, server: procs.Server, api: Passgate, entry_id: str, l
     key, me = Key(), server.url + ME
     token = api.dpop_login(USER, key.proof("POST", server.url + "/api/token")).access_token
     headers = {"Authorization": f"DPoP {token}", "Host": urlsplit(server.url).netloc}
-    load = lab.plan.load
-    count = (load.warmup + load.repeats * load.duration + 1) * PROOFS_PER_SECOND
+    proofs = lab.dir("dpop") / f"{entry_id}.proofs"
     paired: list[Measurement] = []
+
+    def fresh_proofs(seconds: int) -> dict[str, str]:
+        # Made just before each wrk run (a proof is fresh for 60 s), enough for it: each request spends one.
+        count = (seconds + 1) * PROOFS_PER_SECOND
+        proofs.write_text("".join(key.proof("GET", me, token=token) + "\n" for _ in range(count)))
+        return {"BENCH_PROOFS": str(proofs)}
 
     def run() -> Measurement:
         if api.me({**headers, "DPoP": key.proof("GET", me, token=token)}) != 200:
             raise SetupFailed(f"{ME} refused a DPoP-bound token with its proof before the run")
-        proofs = lab.dir("dpop") / f"{entry_id}.proofs"  # made now: each is fresh for 60 s
-        proofs.write_text("".join(key.proof("GET", me, token=token) + "\n" for _ in range(count)))
-        mine, ceiling = wrk.measure_paired(me, server.url + "/healthz", load=load, server_pid=server.pid,
-                                           headers=headers, script="dpop.lua", env={"BENCH_PROOFS": str(proofs)})
+        mine, ceiling = wrk.measure_paired(me, server.url + "/healthz", load=lab.plan.load, server_pid=server.pid,
+                                           headers=headers, script="dpop.lua", env=fresh_proofs)
         paired.append(ceiling)
         return mine
 
