@@ -22,7 +22,8 @@ DOCS = Path(__file__).resolve().parent
 #: The reference: the curated public API first, then the modules it points into.
 MODULES = ["passgate", "passgate.web.starlette", "passgate.config", "passgate.errors"]
 #: The hand-written guides, in reading order.
-GUIDES = {"embedding": "Embedding passgate", "cluster": "A cluster", "security": "The security model"}
+GUIDES = {"embedding": "Embedding passgate", "configuration": "Configuration", "cluster": "A cluster",
+          "security": "The security model"}
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -82,6 +83,9 @@ def build(output: Path) -> list[str]:
 
 def main(argv: list[str]) -> int:
     output = Path(argv[0]) if argv else DOCS / "_build"
+    from passgate.config import reference_markdown
+
+    (DOCS / "configuration.md").write_text(reference_markdown(), encoding="utf-8")  # generated, never edited
     problems = build(output)
     for problem in problems:
         print(f"docs: {problem}", file=sys.stderr)

@@ -9,31 +9,47 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from passgate import __version__
-from passgate.config import Settings, load_settings
+from passgate.config import Settings, load_settings, reference
 from passgate.dates import iso
 from passgate.deployment import Deployment
 from passgate.errors import NotFound, PassgateError
 from passgate.root import build
 
-DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret", "access-ttl")
+DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret-file", "access-ttl")
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
     "audience",
-    "issuer", "login-limit", "outage", "cors-origins", "public-url", "max-logins", "dpop",
+    "issuer", "login-limit", "outage", "cors-origins", "public-url", "trusted-proxies", "max-logins", "dpop",
     "password-time-cost", "password-memory-kib", "password-parallelism",
 )
 
 
+#: Each option's help: what it does, its default and its variable (docs/configuration.md, from Settings).
+_HELP = {option: f"{what} [default: {default.replace('%', '%%')}] (env {variable})"
+         for option, variable, default, what in reference()}
+
+
 def _add_options(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
     for name in names:
-        parser.add_argument(f"--{name}", default=None, help=f"(env PASSGATE_{name.upper().replace('-', '_')})")
+        parser.add_argument(f"--{name}", default=None, help=_HELP[f"--{name}"].replace("`", ""))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(**{k: v for k, v in vars(args).items() if k in Settings.model_fields})
+    given = {k: v for k, v in vars(args).items() if k in Settings.model_fields}
+    if getattr(args, "secret_file", None):  # never on argv itself: it would show in `ps`
+        given["secret"] = _read_secret(args.secret_file)
+    return load_settings(**given)
+
+
+def _read_secret(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise PassgateError(f"cannot read the secret file: {exc.strerror}") from None
 
 
 def _password(prompt: str) -> str:
@@ -135,19 +151,21 @@ _USERNAME = f"the username; {_DASHED}"
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="passgate", description=__doc__)
+    root = argparse.ArgumentParser(prog="passgate", description=__doc__, allow_abbrev=False)
     root.add_argument("--version", action="version", version=f"passgate {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run one node (the community board and the API)")
+    serve = commands.add_parser("serve", help="run one node (the community board and the API)",
+                                allow_abbrev=False)
     _add_options(serve, DEPLOYMENT_OPTIONS + SERVE_OPTIONS)
-    serve.add_argument("--insecure-cookies", action="store_true", default=None)
+    serve.add_argument("--insecure-cookies", action="store_true", default=None,
+                       help=_HELP["--insecure-cookies"].replace("`", ""))
     serve.add_argument("--dpop-nonces", action="store_true", default=None,
-                       help="ask every DPoP proof for a server nonce (env PASSGATE_DPOP_NONCES)")
+                       help=_HELP["--dpop-nonces"].replace("`", ""))
     serve.set_defaults(func=_serve)
 
     def admin(group: Any, name: str, action: Any, help_text: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = group.add_parser(name, help=help_text)
+        sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, allow_abbrev=False)
         _add_options(sub, DEPLOYMENT_OPTIONS)
         sub.set_defaults(func=_admin(action))
         return sub

@@ -7,6 +7,7 @@ always the caller's explicit choice, never a side effect.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -51,6 +52,9 @@ def _split_list(value: object) -> object:
 
 
 Duration = Annotated[float, NoDecode]
+#: The settings that are durations.
+DURATIONS = ("session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute",
+             "refresh_race_window")
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
 #: Sender-constrained tokens (RFC 9449): refused, a client's choice, or every token request's duty.
 DpopMode = Literal["off", "allowed", "required"]
@@ -59,7 +63,8 @@ DpopMode = Literal["off", "allowed", "required"]
 class Settings(BaseSettings):
     """One deployment's options, from keywords; :func:`load_settings` adds ``PASSGATE_<NAME>`` for each."""
 
-    model_config = SettingsConfigDict(env_prefix="PASSGATE_", frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="PASSGATE_", frozen=True, extra="forbid",
+                                      use_attribute_docstrings=True)
 
     @classmethod
     def settings_customise_sources(
@@ -70,38 +75,70 @@ class Settings(BaseSettings):
         return (init_settings,)
 
     host: str = "127.0.0.1"
+    """The address ``serve`` listens on."""
     port: int = Field(8000, ge=0, le=65535)
+    """The port ``serve`` listens on."""
     data_dir: Path = Path("./passgate-data")
+    """Where the embedded defaults keep their files: the SQLite database and store, and the deployment secret."""
     database_url: str | None = None
+    """Users and signing keys (and the board's posts): ``sqlite+aiosqlite:///PATH`` or
+    ``postgresql+asyncpg://…`` (``passgate[postgres]``). Default: ``sqlite+aiosqlite:///<data-dir>/passgate.db``."""
     store: str | None = None
+    """Where logins, refresh tokens, counters and revocations live: ``memory://``, ``sqlite:///PATH``,
+    ``redis://HOST:PORT/DB``, ``rediss://…``, ``redis+cluster://HOST:PORT[,HOST:PORT…]`` or ``rediss+cluster://…``
+    (the Redis ones need ``passgate[redis]``). Default: ``sqlite:///<data-dir>/state.db``."""
     session_idle: Duration = 30 * 60
+    """A cookie session ends after this long unused."""
     session_absolute: Duration = 12 * 3600
+    """A cookie session ends this long after the login, however used."""
     access_ttl: Duration = 10 * 60
+    """The lifetime of an access token."""
     refresh_idle: Duration = 14 * 86400
+    """A token login ends after this long without a refresh."""
     refresh_absolute: Duration = 30 * 86400
-    #: A spent refresh token replayed within this long of its rotation revokes nothing (the contract: at most 10 s).
+    """A token login ends this long after the login, however refreshed."""
     refresh_race_window: Annotated[float, NoDecode, Field(le=10)] = 10.0
+    """A spent refresh token presented again within this long of its rotation revokes nothing (at most 10 s)."""
     jwt_alg: Algorithm = "EdDSA"
+    """The algorithm that signs access tokens: ``EdDSA``, ``ES256`` or ``HS256``."""
     audience: str = "passgate"
+    """The access tokens' ``aud``."""
     issuer: str | None = None
+    """The access tokens' ``iss``. Default: ``--public-url``, else ``http://HOST:PORT`` of the first node
+    started on the database, kept there: one issuer per deployment."""
     insecure_cookies: bool = False
+    """Plain http outside loopback: drops ``Secure`` and the ``__Host-`` prefix of the cookies."""
     login_limit: Annotated[tuple[int, float], NoDecode] = (10, 300.0)
+    """Failed logins per account and per client address (``COUNT/WINDOW``); past it, 429 until the window passes."""
     outage: Literal["grace", "closed"] = "grace"
+    """Access tokens while the store is unreachable: ``grace`` (their signature, and what the node knew was
+    revoked) or ``closed`` (503)."""
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Origins (comma-separated) allowed to call the API with bearer tokens; no credentialed CORS."""
     public_url: str | None = None
+    """The address users reach the deployment at, behind a proxy (``Origin`` checks, the default issuer)."""
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Proxies (addresses or networks, comma-separated) whose ``X-Forwarded-For`` names the client, so that
+    the per-address login limit counts clients behind them. Nothing else's is believed."""
     max_logins: int = Field(0, ge=0)
+    """Live logins per user, cookie and token together (0: no cap); a login past it ends the oldest."""
     dpop: DpopMode = "allowed"
-    #: Ask every DPoP proof for a server nonce (``DPoP-Nonce``, ``use_dpop_nonce``; RFC 9449 §8).
+    """DPoP-bound tokens (RFC 9449): ``off`` (proofs ignored, the DPoP scheme refused), ``allowed`` (a token
+    request with a proof binds its tokens to the client's key) or ``required`` (every token request needs one)."""
     dpop_nonces: bool = False
+    """Ask every DPoP proof for a server nonce (``use_dpop_nonce`` with a ``DPoP-Nonce`` header; RFC 9449 §8)."""
     secret: SecretStr | None = None
+    """The deployment secret (32+ characters; it seals the signing keys, tags refresh tokens, signs CSRF tokens),
+    shared by every node. Only from ``PASSGATE_SECRET`` or ``--secret-file``, never on the command line.
+    Default: ``<data-dir>/secret.key``, made on first start."""
     password_time_cost: int = Field(3, ge=1, le=20)
+    """argon2id's passes over memory (t)."""
     password_memory_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)
+    """argon2id's memory per hash, KiB (m)."""
     password_parallelism: int = Field(4, ge=1, le=64)
+    """argon2id's lanes (p)."""
 
-    @field_validator(
-        "session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute", "refresh_race_window",
-        mode="before",
-    )
+    @field_validator(*DURATIONS, mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
@@ -111,10 +148,17 @@ class Settings(BaseSettings):
     def _rate(cls, value: object) -> tuple[int, float]:
         return parse_rate(value)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # its ValueError says what is wrong
+        return value
 
     @field_validator("public_url", "issuer")
     @classmethod
@@ -125,7 +169,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _store_scheme(self) -> Settings:
-        schemes = ("memory://", "sqlite:///", "redis://", "rediss://", "redis+cluster://")
+        schemes = ("memory://", "sqlite:///", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
         if self.store is not None and not self.store.startswith(schemes):
             raise ValueError(f"unknown store URL {self.store!r}; use one of {', '.join(schemes)}")
         return self
@@ -165,3 +209,52 @@ def load_settings(*, env: bool = True, **given: object) -> Settings:
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(problems) from exc
+
+
+def _duration_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _shown(name: str, value: object) -> str:
+    """A default as an option would be written: ``30m``, ``10/5m``, ``none``."""
+    if value is None or value == ():
+        return "none"
+    if name in DURATIONS and isinstance(value, int | float):
+        return _duration_text(value)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], int):
+        return f"{value[0]}/{_duration_text(value[1])}"
+    if isinstance(value, float):
+        return _duration_text(value)
+    if isinstance(value, bool):
+        return "off" if not value else "on"
+    return str(value)
+
+
+def reference() -> list[tuple[str, str, str, str]]:
+    """Every setting as ``(option, variable, default, what it does)``, in declaration order."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        option = "--" + ("secret-file" if name == "secret" else name.replace("_", "-"))
+        doc = " ".join((field.description or "").split())
+        doc = doc.replace("``", "`")
+        default = doc.split("Default: ", 1)[1] if "Default: " in doc else f"`{_shown(name, field.default)}`"
+        rows.append((option, f"PASSGATE_{name.upper()}", default.rstrip("."), doc.split(" Default: ", 1)[0]))
+    return rows
+
+
+def reference_markdown() -> str:
+    """``docs/configuration.md``: generated from :class:`Settings`, so that it cannot drift."""
+    lines = [
+        "# Configuration", "",
+        "Every setting of a deployment: an option of `passgate serve` (and, for the deployment's own options,",
+        "of the admin commands), a `PASSGATE_*` environment variable, and a keyword of `Settings` and",
+        "`Passgate.from_env()`. Options win over variables, variables over the defaults. A duration is a number",
+        "followed by `s`, `m`, `h` or `d` (a bare number means seconds).", "",
+        "This page is generated from `passgate.config.Settings` (`make docs`); a test keeps it current.", "",
+        "| option | variable | default | what it does |", "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| `{o}` | `{v}` | {d} | {w} |" for o, v, d, w in reference()]
+    return "\n".join(lines) + "\n"

@@ -152,7 +152,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
 
 def web_options(settings: Settings) -> WebOptions:
     return WebOptions(insecure_cookies=settings.insecure_cookies, cookie_max_age=int(settings.session_absolute),
-                      public_url=settings.public_url, cors_origins=settings.cors_origins, dpop=settings.dpop)
+                      public_url=settings.public_url, cors_origins=settings.cors_origins,
+                      trusted_proxies=settings.trusted_proxies, dpop=settings.dpop)
 
 
 class Passgate(Gate):

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.api import COOKIE, assert_problem, cookie_value, login, new_name, register
+from tests.e2e.api import COOKIE, assert_problem, bearer, cookie_value, login, new_name, register
 from tests.nodes import Node
 
 NODE_ARGS = ("--login-limit", "10/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
@@ -361,6 +361,27 @@ def test_failed_logins_hit_the_limit(nodes: Callable[..., Node]) -> None:
         other = client.post("/api/token", json={"username": register(client)[0], "password": password})
         assert_problem(other, 429, "rate_limited")  # the same client address is over the limit too
 
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_behind_a_trusted_proxy_the_address_limit_counts_each_client(nodes: Callable[..., Node], trusted: bool) -> None:
+    node = nodes("--login-limit", "3/5m", *(("--trusted-proxies", "127.0.0.1") if trusted else ()))
+    guesser, bystander = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.2"}
+    with node.client() as client:
+        names = [register(client)[0] for _ in range(4)]
+        for name in names[:3]:  # one guess at each of three accounts: only the address count reaches 3
+            assert_problem(client.post("/api/session", json={"username": name, "password": "wrong pass"},
+                                       headers=guesser), 401)
+        ours = client.post("/api/token", json={"username": names[3], "password": "correct horse"}, headers=bystander)
+        if trusted:
+            assert ours.status_code == 200, ours.text  # another client behind the same proxy
+            limited = client.post("/api/token", json={"username": names[3], "password": "correct horse"},
+                                  headers=guesser)
+            assert_problem(limited, 429, "rate_limited")
+            me = client.get("/api/sessions", headers=bearer(ours.json()["access_token"])).json()
+            assert me[0]["ip"] == "198.51.100.2"
+        else:
+            assert_problem(ours, 429, "rate_limited")  # the header is anyone's: every client is the peer
 
 def test_concurrent_guesses_cannot_pass_the_limit_together(nodes: Callable[..., Node]) -> None:
     # Each guess is counted before its hash, so guesses sent at once are held to the limit too:

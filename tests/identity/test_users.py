@@ -106,6 +106,17 @@ def test_letters_of_one_script_are_accepted(name: str) -> None:
     assert check_username(name) == name
 
 
+def test_a_name_only_a_newer_unicode_knows_is_judged_by_the_same_rules_on_every_python() -> None:
+    # Kawi (Unicode 15.0) is unassigned in Python 3.11's own unicodedata (14.0): judged by that, these
+    # letters would be refused as "not letters" on one node and accepted on another.
+    kawi = "\U00011F04\U00011F05\U00011F06"
+    assert check_username(kawi) == kawi
+    with pytest.raises(ValidationFailed):
+        check_username(kawi + "ab")  # Kawi and Latin: two scripts
+    garay = "\U00010D50\U00010D51\U00010D52"  # Garay (Unicode 16.0) letters
+    assert check_username(garay) == garay
+
+
 def test_password_rules() -> None:
     assert check_password(" spaces   ") == " spaces   "
     for bad in ("1234567", "x" * 1025, "abc\x00defgh"):

@@ -52,8 +52,6 @@ class TransportContract:
         assert challenge is None or (challenge and "\n" not in challenge)
 
 
-def head(**fields: object) -> RequestHead:
-    values: dict[str, object] = {"authorization": (), "cookie": "", "content_length": None, "origin": None,
-                                 "csrf_token": None}
-    values.update(fields)
-    return RequestHead(**values)  # type: ignore[arg-type]
+
+def head(*headers: tuple[str, str]) -> RequestHead:
+    return read_head(scope(*headers))

@@ -18,7 +18,7 @@ class TestBearerTransport(TransportContract):
 
 
 def test_the_scheme_is_case_insensitive_and_spaces_are_trimmed() -> None:
-    assert BearerTransport().read(head(authorization=(f"  bEaReR   {CREDENTIAL} ",))) == CREDENTIAL
+    assert BearerTransport().read(head(("authorization", f"  bEaReR   {CREDENTIAL} "))) == CREDENTIAL
 
 
 @pytest.mark.parametrize(
@@ -26,12 +26,12 @@ def test_the_scheme_is_case_insensitive_and_spaces_are_trimmed() -> None:
 )
 def test_another_scheme_or_a_malformed_token_is_an_invalid_credential(value: str) -> None:
     with pytest.raises(TokenInvalid):
-        BearerTransport().read(head(authorization=(value,)))
+        BearerTransport().read(head(("authorization", value)))
 
 
 def test_two_authorization_headers_are_a_malformed_request() -> None:
     with pytest.raises(MalformedRequest):
-        BearerTransport().read(head(authorization=(f"Bearer {CREDENTIAL}", f"Bearer {CREDENTIAL}")))
+        BearerTransport().read(head(*[("authorization", f"Bearer {CREDENTIAL}")] * 2))
 
 
 def test_the_challenge_never_breaks_its_quoting() -> None:

@@ -22,9 +22,9 @@ class TestInsecureCookieTransport(TransportContract):
 
 def test_a_lookalike_name_is_not_the_cookie() -> None:
     cookie = CookieTransport()
-    assert cookie.read(head(cookie=f"x__Host-passgate={CREDENTIAL}; __Host-passgatex={CREDENTIAL}")) is None
-    assert cookie.read(head(cookie="__Host-passgate=")) is None
-    assert cookie.read(head(cookie=f'__Host-passgate="{CREDENTIAL}"')) == CREDENTIAL
+    assert cookie.read(head(("cookie", f"x__Host-passgate={CREDENTIAL}; __Host-passgatex={CREDENTIAL}"))) is None
+    assert cookie.read(head(("cookie", "__Host-passgate="))) is None
+    assert cookie.read(head(("cookie", f'__Host-passgate="{CREDENTIAL}"'))) == CREDENTIAL
 
 
 def test_the_cookie_flags() -> None:

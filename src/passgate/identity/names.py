@@ -1,8 +1,11 @@
-"""The username and password rules of the contract."""
+"""The username and password rules of the contract.
+
+Every Unicode property comes from one source, ``unicodedataplus`` (NFKC, categories and scripts of
+one Unicode version, whatever the Python): the standard library's ``unicodedata`` follows the
+interpreter (Unicode 14.0 on Python 3.11), so which names a node accepted would depend on its Python.
+"""
 
 from __future__ import annotations
-
-import unicodedata
 
 import unicodedataplus  # type: ignore[import-not-found]  # one C extension module, no type information
 
@@ -15,7 +18,7 @@ _PUNCTUATION = frozenset("_.-")
 
 def normalize_username(raw: str) -> str:
     """The stored spelling of a name: NFKC."""
-    return unicodedata.normalize("NFKC", raw)
+    return str(unicodedataplus.normalize("NFKC", raw))
 
 
 def username_key(raw: str) -> str:
@@ -41,7 +44,7 @@ def check_username(raw: str) -> str:
     scripts: frozenset[str] | None = None  # the scripts every letter so far is used in
     previous_is_letter = False
     for char in name:
-        category = unicodedata.category(char)
+        category: str = unicodedataplus.category(char)
         if category.startswith("L"):
             used_in = _scripts(char)
             if used_in is not None:

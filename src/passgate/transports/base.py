@@ -6,36 +6,98 @@ scope, so that the request guard, the transports and the CSRF check never walk t
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from starlette.types import Scope
 
 _HEAD = "passgate.head"
-#: Headers kept by their first value, in RequestHead's order.
-_FIRST = (b"host", b"user-agent", b"content-type")
+_AUTHORIZATION, _COOKIE, _CONTENT_LENGTH, _DPOP = b"authorization", b"cookie", b"content-length", b"dpop"
+#: Headers kept by their first value, and the slot each goes to.
+_FIRST = {b"origin": "_origin", b"x-csrf-token": "_csrf_token", b"host": "_host", b"user-agent": "_user_agent",
+          b"content-type": "_content_type", b"x-forwarded-for": "_forwarded_for"}
 
 
-class RequestHead(NamedTuple):
-    """The headers passgate reads of every request."""
+def _text(raw: bytes | None) -> str:
+    return "" if raw is None else raw.decode("latin-1")
 
-    #: Every ``Authorization`` value, in order (more than one is a malformed request).
-    authorization: tuple[str, ...]
-    #: The ``Cookie`` headers joined by ``; ``.
-    cookie: str
-    #: The raw ``Content-Length`` value, if sent.
-    content_length: bytes | None
-    #: ``Origin``, if sent.
-    origin: str | None
-    #: ``X-CSRF-Token``, if sent.
-    csrf_token: str | None
-    #: ``Host`` (empty when not sent).
-    host: str = ""
-    #: ``User-Agent`` (empty when not sent).
-    user_agent: str = ""
-    #: ``Content-Type`` (empty when not sent).
-    content_type: str = ""
-    #: Every ``DPoP`` proof header, in order (more than one is an invalid proof, RFC 9449 §4.3).
-    dpop: tuple[str, ...] = ()
+
+class RequestHead:
+    """The headers passgate reads of a request, as the server sent them; each is decoded when asked for.
+
+    It runs on every request, so the pass keeps raw bytes and builds nothing it may not need.
+    """
+
+    __slots__ = ("_authorization", "_content_type", "_cookies", "_csrf_token", "_dpop", "_forwarded_for", "_host",
+                 "_origin", "_user_agent", "content_length")
+
+    def __init__(self, authorization: list[bytes], cookies: list[bytes], dpop: list[bytes] | None = None) -> None:
+        self._authorization, self._cookies, self._dpop = authorization, cookies, [] if dpop is None else dpop
+        #: The raw ``Content-Length`` value (the last one sent), if any.
+        self.content_length: bytes | None = None
+        self._origin: bytes | None = None
+        self._csrf_token: bytes | None = None
+        self._host: bytes | None = None
+        self._user_agent: bytes | None = None
+        self._content_type: bytes | None = None
+        self._forwarded_for: bytes | None = None
+
+    @property
+    def authorizations(self) -> int:
+        """How many ``Authorization`` headers were sent."""
+        return len(self._authorization)
+
+    @property
+    def authorization(self) -> tuple[str, ...]:
+        """Every ``Authorization`` value, in order (more than one is a malformed request)."""
+        values = self._authorization
+        if not values:  # the common cases without a generator: none, or one
+            return ()
+        if len(values) == 1:
+            return (values[0].decode("latin-1"),)
+        return tuple([value.decode("latin-1") for value in values])
+
+    @property
+    def dpop(self) -> tuple[str, ...]:
+        """Every ``DPoP`` proof header, in order (more than one is an invalid proof, RFC 9449 §4.3)."""
+        return tuple([value.decode("latin-1") for value in self._dpop]) if self._dpop else ()
+
+    @property
+    def cookie(self) -> str:
+        """The ``Cookie`` headers joined by ``; ``."""
+        cookies = self._cookies
+        if len(cookies) == 1:
+            return cookies[0].decode("latin-1")
+        return "; ".join([value.decode("latin-1") for value in cookies])
+
+    @property
+    def origin(self) -> str | None:
+        """``Origin``, if sent."""
+        return None if self._origin is None else self._origin.decode("latin-1")
+
+    @property
+    def csrf_token(self) -> str | None:
+        """``X-CSRF-Token``, if sent."""
+        return None if self._csrf_token is None else self._csrf_token.decode("latin-1")
+
+    @property
+    def host(self) -> str:
+        """``Host`` (empty when not sent)."""
+        return _text(self._host)
+
+    @property
+    def user_agent(self) -> str:
+        """``User-Agent`` (empty when not sent)."""
+        return _text(self._user_agent)
+
+    @property
+    def content_type(self) -> str:
+        """``Content-Type`` (empty when not sent)."""
+        return _text(self._content_type)
+
+    @property
+    def forwarded_for(self) -> str:
+        """``X-Forwarded-For`` (empty when not sent); believed only from a trusted proxy."""
+        return _text(self._forwarded_for)
 
 
 def read_head(scope: Scope) -> RequestHead:
@@ -43,29 +105,23 @@ def read_head(scope: Scope) -> RequestHead:
     head: RequestHead | None = scope.get(_HEAD)
     if head is not None:
         return head
-    authorization: list[str] = []
-    cookies: list[str] = []
-    proofs: list[str] = []
-    length = origin = csrf = None
-    first: dict[bytes, bytes] = {}
+    authorization: list[bytes] = []
+    cookies: list[bytes] = []
+    proofs: list[bytes] = []
+    head = RequestHead(authorization, cookies, proofs)
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            authorization.append(value.decode("latin-1"))
-        elif name == b"cookie":
-            cookies.append(value.decode("latin-1"))
-        elif name == b"content-length":
-            length = value
-        elif name == b"origin" and origin is None:
-            origin = value.decode("latin-1")
-        elif name == b"x-csrf-token" and csrf is None:
-            csrf = value.decode("latin-1")
-        elif name == b"dpop":
-            proofs.append(value.decode("latin-1"))
-        elif name in _FIRST and name not in first:
-            first[name] = value
-    host, user_agent, content_type = (first.get(name, b"").decode("latin-1") for name in _FIRST)
-    head = RequestHead(tuple(authorization), "; ".join(cookies), length, origin, csrf, host, user_agent,
-                       content_type, tuple(proofs))
+        if name == _AUTHORIZATION:
+            authorization.append(value)
+        elif name == _COOKIE:
+            cookies.append(value)
+        elif name == _CONTENT_LENGTH:
+            head.content_length = value
+        elif name == _DPOP:
+            proofs.append(value)
+        else:
+            slot = _FIRST.get(name)
+            if slot is not None and getattr(head, slot) is None:
+                setattr(head, slot, value)
     scope[_HEAD] = head
     return head
 

@@ -17,7 +17,6 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from passgate.credentials.opening import Client
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
@@ -27,6 +26,7 @@ from passgate.transports import BearerTransport, CookieTransport, DpopTransport,
 from passgate.web import problems
 from passgate.web.api import routes
 from passgate.web.auth import Authenticator, Caller
+from passgate.web.clients import ClientAddresses
 from passgate.web.csrf import FormTokens, SessionCsrf
 from passgate.web.metrics import Metrics, MetricsMiddleware
 from passgate.web.middleware import OriginGuardMiddleware, ProblemCORSMiddleware, RequestGuardMiddleware
@@ -43,18 +43,11 @@ class WebOptions:
     cookie_max_age: int = 12 * 3600
     public_url: str | None = None
     cors_origins: tuple[str, ...] = ()
+    #: Proxies whose ``X-Forwarded-For`` names the client (addresses or networks); none by default.
+    trusted_proxies: tuple[str, ...] = ()
     #: DPoP-bound tokens (RFC 9449): ``off`` (proofs ignored, bound tokens refused), ``allowed``
     #: (a client binds its tokens by sending a proof), ``required`` (every token request needs one).
     dpop: Literal["off", "allowed", "required"] = "allowed"
-
-
-def client_of(request: Request) -> Client:
-    """The user agent and address of a request, as the device list shows them."""
-    return Client(read_head(request.scope).user_agent[:200], ip_of(request))
-
-
-def ip_of(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 class Gate:
@@ -71,6 +64,7 @@ class Gate:
         #: The pre-session token of HTML forms shown to anonymous visitors (login, registration).
         self.form_tokens = FormTokens(deployment.secret, insecure=options.insecure_cookies)
         self.metrics = Metrics(hashes=deployment.hasher.counts)
+        self.clients = ClientAddresses(options.trusted_proxies)
         self.authenticator = Authenticator(
             deployment.verifier, cookie=self.cookie, bearer=self.bearer, csrf=SessionCsrf(deployment.secret),
             public_url=options.public_url, dpop=None if options.dpop == "off" else self.dpop,
@@ -128,13 +122,14 @@ class Gate:
 
     async def authenticate(self, request: Request, username: str, password: str) -> User:
         """The user whose password this is, under the login limit; InvalidCredentials or RateLimited."""
-        return await self.deployment.accounts.authenticate(username, password, ip_of(request))
+        return await self.deployment.accounts.authenticate(username, password, self.clients.address(request.scope))
 
     async def start_session(self, request: Request, user: User) -> tuple[Caller, str]:
         """A new cookie login for ``user``, ending the session the request carried: the caller and
         the ``Set-Cookie`` value that hands it to the browser."""
         cookie = await self.deployment.cookies.open(
-            user.id, user.username, client_of(request), replacing=self.cookie.read(read_head(request.scope))
+            user.id, user.username, self.clients.client(request.scope),
+            replacing=self.cookie.read(read_head(request.scope)),
         )
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
         return caller, self.cookie.set_header(cookie)
@@ -166,7 +161,7 @@ class Gate:
     async def start_tokens(self, request: Request, user: User, *, jkt: str | None = None) -> TokenPair:
         """A new token login for ``user``: a short access token and a rotating refresh token, bound
         to the client's key when ``jkt`` (:meth:`token_key`) is given."""
-        return await self.deployment.tokens.open(user.id, user.username, client_of(request), jkt=jkt)
+        return await self.deployment.tokens.open(user.id, user.username, self.clients.client(request.scope), jkt=jkt)
 
     async def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login); a bound
@@ -209,12 +204,13 @@ class Gate:
     async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> int:
         """Set a new password (the current one checked under the login limit); every other login ends."""
         return await self.deployment.accounts.change_password(
-            caller.user_id, current, new, keep=caller.login.id, ip=ip_of(request)
+            caller.user_id, current, new, keep=caller.login.id, ip=self.clients.address(request.scope)
         )
 
     async def delete_account(self, request: Request, caller: Caller, password: str) -> int:
         """Delete the caller's account (the password checked under the login limit) and every login of it."""
-        return await self.deployment.accounts.delete_confirmed(caller.user_id, password, ip_of(request))
+        return await self.deployment.accounts.delete_confirmed(caller.user_id, password,
+                                                               self.clients.address(request.scope))
 
     # -- installing ------------------------------------------------------------------
 

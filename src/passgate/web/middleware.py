@@ -73,7 +73,7 @@ class RequestGuardMiddleware:
             return await self.app(scope, receive, send)
         head = read_head(scope)
         length = head.content_length
-        if len(head.authorization) > 1:
+        if head.authorizations > 1:
             return await _reject(MalformedRequest("more than one Authorization header"), scope, receive, send)
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _reject(PayloadTooLarge(f"the body is over {self.limit} bytes"), scope, receive, send)
@@ -125,7 +125,7 @@ class OriginGuardMiddleware:
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             head = read_head(scope)
             origin = head.origin
-            if origin is not None and not head.authorization and not self._allowed(origin, scope):
+            if origin is not None and not head.authorizations and not self._allowed(origin, scope):
                 return await _reject(CsrfFailed("cross-site request refused"), scope, receive, send)
         await self.app(scope, receive, send)
 
