@@ -15,7 +15,7 @@ from starlette.types import Scope
 
 from passgate.credentials.records import Kind, Login
 from passgate.credentials.verifier import Verifier
-from passgate.errors import AuthError, CsrfFailed
+from passgate.errors import AuthError, CsrfFailed, TokenInvalid
 from passgate.transports import BearerTransport, CookieTransport, DpopTransport, RequestHead, read_head
 from passgate.web.csrf import SessionCsrf
 from passgate.web.middleware import UNSAFE, site_origin
@@ -33,7 +33,7 @@ class Caller:
     and a frozen dataclass's ``__init__`` costs four times as much.
     """
 
-    __slots__ = ("_csrf", "jkt", "kind", "login", "user_id", "username")
+    __slots__ = ("_csrf", "bound", "jkt", "kind", "login", "user_id", "username")
 
     def __init__(
         self, user_id: str, username: str, kind: Kind, login: Login, csrf: Callable[[Login], str] | None = None,
@@ -49,15 +49,12 @@ class Caller:
         #: The thumbprint of the key that a DPoP-bound token is bound to, which this request proved
         #: it holds; None for a bearer token or a cookie.
         self.jkt = jkt
+        #: Whether the credential is bound to a key of the client's (a DPoP-bound token).
+        self.bound = jkt is not None
 
     def __repr__(self) -> str:
         return (f"Caller(user_id={self.user_id!r}, username={self.username!r}, kind={self.kind!r}, "
                 f"bound={self.bound!r})")
-
-    @property
-    def bound(self) -> bool:
-        """Whether the credential is bound to a key of the client's (a DPoP-bound token)."""
-        return self.jkt is not None
 
     def with_username(self, username: str) -> Caller:
         return Caller(self.user_id, username, self.kind, self.login, self._csrf, self.jkt)
@@ -84,13 +81,19 @@ class Authenticator:
         self.dpop = dpop
         self._csrf_of = csrf.token  # bound once: a session caller is built on every cookie request
 
-    def _credentials(self, head: RequestHead) -> tuple[str | None, str | None]:
-        """The bearer token, or else the session cookie, that the request sends."""
-        token = self.bearer.read(head)
-        return token, (self.cookie.read(head) if token is None else None)
+    def _credentials(self, head: RequestHead) -> tuple[str | None, str | None, str | None]:
+        """The DPoP-bound token, the bearer token, or else the session cookie, that the request sends.
 
-    def _dpop_token(self, head: RequestHead) -> str | None:
-        return self.dpop.read(head) if self.dpop is not None else None
+        Bearer is asked first, so that a bearer request pays nothing for DPoP: its transport refuses
+        any other scheme, and only then is the DPoP scheme looked for."""
+        try:
+            token = self.bearer.read(head)
+        except TokenInvalid:
+            bound = self.dpop.read(head) if self.dpop is not None else None
+            if bound is None:
+                raise
+            return bound, None, None
+        return None, token, (self.cookie.read(head) if token is None else None)
 
     def request_uri(self, scope: Scope) -> str:
         """The URI the client addressed, as a DPoP proof names it (``htu``): ``--public-url``, else the
@@ -105,13 +108,11 @@ class Authenticator:
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is not None:
             return resolved[0]
-        head = read_head(scope)
-        if self._dpop_token(head) is not None:  # the proof is checked, its jti spent, on every request
-            scope[_RESOLVED] = _UNSETTLED
-            return None
-        token, cookie = self._credentials(head)
+        bound, token, cookie = self._credentials(read_head(scope))
         caller = None
-        if token is not None:
+        if bound is not None:
+            pass  # the proof is checked, its jti spent, on every request: never settled from the caches
+        elif token is not None:
             login = self.verifier.bearer_now(token)
             caller = None if login is None else Caller(login.user_id, login.username, "token", login)
         elif cookie is not None:
@@ -123,14 +124,13 @@ class Authenticator:
 
     async def _resolve(self, scope: Scope) -> Caller | None:
         head = read_head(scope)
-        bound = self._dpop_token(head)
+        bound, token, cookie = self._credentials(head)
         if bound is not None:
             assert self.dpop is not None
             login, jkt = await self.verifier.dpop(
                 bound, self.dpop.proof(head), method=scope["method"], uri=self.request_uri(scope)
             )
             return Caller(login.user_id, login.username, "token", login, jkt=jkt)
-        token, cookie = self._credentials(head)
         if token is not None:
             login = await self.verifier.bearer(token)
             return Caller(login.user_id, login.username, "token", login)
