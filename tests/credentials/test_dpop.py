@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from passgate.credentials.dpop import Nonces, ProofVerifier, normal_uri, thumbprint, token_hash
 from passgate.errors import InvalidDpopProof, StoreUnavailable, UseDpopNonce
-from passgate.stores import MemoryStore
+from passgate.stores import MemoryStore, SqliteStore, Store
 from tests.dpop import Key, b64, compact
 
 NOW = 1_800_000_000.0
@@ -24,12 +26,15 @@ def clock() -> list[float]:
 
 
 @pytest.fixture
-def store(clock: list[float]) -> MemoryStore:
-    return MemoryStore(clock=lambda: clock[0])
+async def store(clock: list[float], tmp_path: Path) -> AsyncIterator[Store]:
+    """A store that nodes share (SQLite): what the replay memory is written to."""
+    shared = SqliteStore(tmp_path / "state.db", clock=lambda: clock[0])
+    yield shared
+    await shared.aclose()
 
 
 @pytest.fixture
-def proofs(store: MemoryStore, clock: list[float]) -> ProofVerifier:
+def proofs(store: Store, clock: list[float]) -> ProofVerifier:
     return ProofVerifier(store, clock=lambda: clock[0])
 
 
@@ -184,7 +189,7 @@ async def test_a_proof_is_accepted_once(proofs: ProofVerifier, key: Key) -> None
         await proofs.verify(proof, method="GET", uri=URL, access_token=TOKEN)
 
 
-async def test_another_node_refuses_the_replay(store: MemoryStore, clock: list[float], key: Key) -> None:
+async def test_another_node_refuses_the_replay(store: Store, clock: list[float], key: Key) -> None:
     one, two = (ProofVerifier(store, clock=lambda: clock[0]) for _ in range(2))
     proof = key.proof("GET", URL, token=TOKEN, iat=NOW)
     await one.verify(proof, method="GET", uri=URL, access_token=TOKEN)
@@ -199,7 +204,7 @@ async def test_the_same_jti_by_another_key_is_another_proof(proofs: ProofVerifie
                             access_token=TOKEN)
 
 
-async def test_the_memory_outlives_the_window(store: MemoryStore, clock: list[float], key: Key) -> None:
+async def test_the_memory_outlives_the_window(store: Store, clock: list[float], key: Key) -> None:
     proofs = ProofVerifier(store, clock=lambda: clock[0])
     proof = key.proof("GET", URL, token=TOKEN, iat=NOW + 60)  # a client clock ahead: good until NOW + 120
     await proofs.verify(proof, method="GET", uri=URL, access_token=TOKEN)
@@ -210,6 +215,8 @@ async def test_the_memory_outlives_the_window(store: MemoryStore, clock: list[fl
 
 
 class _DownStore(MemoryStore):
+    shared = True
+
     async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
         raise StoreUnavailable("down")
 
@@ -225,11 +232,27 @@ async def test_while_the_store_is_down_this_node_still_refuses_its_own_replays(
         await proofs.verify(proof, method="GET", uri=URL, access_token=TOKEN)
 
 
-def test_the_local_memory_is_bounded(store: MemoryStore, clock: list[float]) -> None:
+def test_the_local_memory_is_bounded_beside_a_shared_store(store: Store, clock: list[float]) -> None:
     proofs = ProofVerifier(store, clock=lambda: clock[0], local_entries=3)
     for i in range(10):
         assert proofs._remember(bytes([i]), NOW + 60, NOW)
     assert len(proofs._seen) == 3
+
+
+async def test_alone_the_local_memory_is_the_replay_memory(clock: list[float], key: Key) -> None:
+    class Unwritten(MemoryStore):
+        async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+            raise AssertionError("a store no other process shares is not written to")
+
+    proofs = ProofVerifier(Unwritten(clock=lambda: clock[0]), clock=lambda: clock[0], local_entries=3)
+    first = key.proof("GET", URL, token=TOKEN, iat=NOW)
+    await proofs.verify(first, method="GET", uri=URL, access_token=TOKEN)
+    for _ in range(10):  # past local_entries: alone, the memory keeps every live proof
+        await proofs.verify(key.proof("GET", URL, token=TOKEN, iat=NOW), method="GET", uri=URL, access_token=TOKEN)
+    with pytest.raises(InvalidDpopProof):
+        await proofs.verify(first, method="GET", uri=URL, access_token=TOKEN)
+    clock[0] += 66
+    assert proofs._remember(b"later", NOW + 200, clock[0]) and len(proofs._seen) == 1
 
 
 # -- server nonces ----------------------------------------------------------------------------------

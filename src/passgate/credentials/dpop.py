@@ -8,6 +8,8 @@ method and URL of the request, ``iat`` within :data:`WINDOW` seconds of now, and
 :meth:`ProofVerifier.spend` then makes sure the ``jti`` was never accepted by the deployment within
 the proof's lifetime: a ``set_if_absent`` in the store, which every node shares, behind a memory of
 this node's own recent proofs (which also catches a replay on this node while the store is down).
+A store that no other process shares (``memory://``) adds nothing to that memory, which is then
+the whole of it: it is not written to, and the memory keeps every proof until it could no longer be fresh.
 
 Every refusal is :class:`~passgate.errors.InvalidDpopProof`, whose ``reason`` is for the log.
 
@@ -152,7 +154,8 @@ class ProofVerifier:
         }
         self._seen: OrderedDict[bytes, float] = OrderedDict()
         self._headers: dict[str, tuple[str, str, Any]] = {}
-        self._local_entries = local_entries
+        # Bounded beside a shared store, which remembers everything; alone, this memory must forget nothing live.
+        self._local_entries = local_entries if store.shared else 2**62
 
     def check(self, proof: str, *, method: str, uri: str, access_token: str | None = None) -> Proof:
         """The proof's key and ``jti`` if it is genuine and made for this request (``uri`` as the
@@ -237,6 +240,8 @@ class ProofVerifier:
         expires = proof.iat + self.window + CLOCK_MARGIN
         if not self._remember(marker, expires, now):
             raise InvalidDpopProof("the DPoP proof was used before")
+        if not self._store.shared:
+            return
         if not await self._store.set_if_absent("pg:dpop:" + marker.hex(), b"1", max(1.0, expires - now)):
             raise InvalidDpopProof("the DPoP proof was used before")
 
