@@ -52,8 +52,9 @@ def main_table(results: Results) -> str:
             continue
         ceiling = results.measurement(targets.ceiling_of(results, entry_id))
         vs_ceiling = targets.ceiling_share(results, entry_id, share)
-        vs_peer = targets.peer_factor(results, entry_id, kind)
-        rows.append(_row(results, entry_id, _n(ceiling.rps if ceiling else None), vs_ceiling.cell, vs_peer.cell))
+        vs_peer = (targets.peer_factor(results, entry_id, kind).cell if kind in targets.PEER_OF
+                   else "no equivalent (fastapi-users has no DPoP)")
+        rows.append(_row(results, entry_id, _n(ceiling.rps if ceiling else None), vs_ceiling.cell, vs_peer))
     return _table([*FIGURE_HEAD, "ceiling alternating with it, req/s", "share of the ceiling",
                    "vs fastapi-users' equivalent"], rows)
 

@@ -10,6 +10,7 @@ import asyncio
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from benchmarks import peer, procs, seed, sizes, wrk
 from benchmarks.client import CookieLogin, FastapiUsers, Passgate, SetupFailed, Tokens
@@ -17,6 +18,7 @@ from benchmarks.context import Lab, describe
 from benchmarks.machine import event_loop_and_parser
 from benchmarks.wrk import Measurement
 from passgate.root import open_store
+from tests.dpop import Key
 
 ME = "/api/me"
 USER = "bench"
@@ -80,7 +82,42 @@ def ceiling_and_memory(lab: Lab) -> None:
         measure_me(lab, server, api, "me.bearer.EdDSA", "GET /api/me, bearer EdDSA",
                    bearer_headers(tokens.access_token), judged=True)
         _token_size(lab, "EdDSA", tokens.access_token)
+        measure_dpop(lab, server, api, "me.dpop.ES256", "GET /api/me, DPoP-bound EdDSA token, ES256 proofs")
     lab.results.figures["memory_store_bytes_per_login"] = round(sizes.memory_store_bytes_per_login(), 1)
+
+
+#: More proofs than the fastest DPoP run could use per second: each request spends one.
+PROOFS_PER_SECOND = 8000
+
+
+def measure_dpop(lab: Lab, server: procs.Server, api: Passgate, entry_id: str, label: str) -> None:
+    """``GET /api/me`` with a DPoP-bound token and a fresh proof by its key each time (made beforehand,
+    one a request: the server checks every proof's signature and spends its jti), alternating with
+    the server's ceiling like the bearer scenarios."""
+    key, me = Key(), server.url + ME
+    token = api.dpop_login(USER, key.proof("POST", server.url + "/api/token")).access_token
+    headers = {"Authorization": f"DPoP {token}", "Host": urlsplit(server.url).netloc}
+    proofs = lab.dir("dpop") / f"{entry_id}.proofs"
+    paired: list[Measurement] = []
+
+    def fresh_proofs(seconds: int) -> dict[str, str]:
+        # Made just before each wrk run (a proof is fresh for 60 s), enough for it: each request spends one.
+        count = (seconds + 1) * PROOFS_PER_SECOND
+        proofs.write_text("".join(key.proof("GET", me, token=token) + "\n" for _ in range(count)))
+        return {"BENCH_PROOFS": str(proofs)}
+
+    def run() -> Measurement:
+        if api.me({**headers, "DPoP": key.proof("GET", me, token=token)}) != 200:
+            raise SetupFailed(f"{ME} refused a DPoP-bound token with its proof before the run")
+        mine, ceiling = wrk.measure_paired(me, server.url + "/healthz", load=lab.plan.load, server_pid=server.pid,
+                                           headers=headers, script="dpop.lua", env=fresh_proofs)
+        paired.append(ceiling)
+        return mine
+
+    entry = lab.record(entry_id, label, run)
+    if paired:
+        entry.ceiling = lab.record(f"ceiling~{entry_id}", f"GET /healthz, alternating with {label}",
+                                   lambda: paired[0]).id
 
 
 def _token_size(lab: Lab, alg: str, token: str) -> None:

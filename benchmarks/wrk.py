@@ -7,6 +7,7 @@ import os
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -166,16 +167,22 @@ def measure(url: str, *, load: Load, server_pid: int | None, script: str = "get.
 
 
 def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | None,
-                   headers: dict[str, str] | None = None) -> tuple[Measurement, Measurement]:
+                   headers: dict[str, str] | None = None, script: str = "get.lua",
+                   env: Callable[[int], dict[str, str]] | None = None) -> tuple[Measurement, Measurement]:
     """``url`` and the server's ceiling in alternating runs, (url's, the ceiling's).
 
     The machine's speed drifts by tens of percent within seconds when other work shares it; short
     runs that alternate (ceiling first, then the scenario first: ABBA) see the same drift, so
-    their ratio holds where two separate series would not.
+    their ratio holds where two separate series would not.  ``env(seconds)``: the environment of each
+    of ``url``'s runs, made just before it (fresh DPoP proofs, say).
     """
+
+    def own(seconds: int) -> dict[str, str] | None:
+        return env(seconds) if env is not None else None
+
     if load.warmup > 0:
-        for target, sent in ((ceiling_url, None), (url, headers)):
-            WrkRun(target, load=load, headers=sent, seconds=load.warmup).start().wait()
+        WrkRun(ceiling_url, load=load, seconds=load.warmup).start().wait()
+        WrkRun(url, load=load, headers=headers, script=script, env=own(load.warmup), seconds=load.warmup).start().wait()
     mine: list[Measurement] = []
     ceiling: list[Measurement] = []
     cpu = {"mine": 0.0, "ceiling": 0.0}
@@ -184,8 +191,10 @@ def measure_paired(url: str, ceiling_url: str, *, load: Load, server_pid: int | 
     for index in range(max(1, load.repeats) * (load.duration // seconds)):
         order = [("ceiling", ceiling_url, None, ceiling), ("mine", url, headers, mine)]
         for name, target, sent, runs in order if index % 2 == 0 else order[::-1]:
+            wrk_run = (WrkRun(target, load=load, headers=sent, script=script, env=own(seconds), seconds=seconds)
+                       if name == "mine" else WrkRun(target, load=load, seconds=seconds))
             before = cpu_seconds(server_pid)
-            runs.append(WrkRun(target, load=load, headers=sent, seconds=seconds).start().wait())
+            runs.append(wrk_run.start().wait())
             after = cpu_seconds(server_pid)
             if before is not None and after is not None:
                 cpu[name] += after - before

@@ -23,7 +23,7 @@ DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret-fi
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
     "audience",
-    "issuer", "login-limit", "outage", "cors-origins", "public-url", "trusted-proxies", "max-logins",
+    "issuer", "login-limit", "outage", "cors-origins", "public-url", "trusted-proxies", "max-logins", "dpop",
     "password-time-cost", "password-memory-kib", "password-parallelism",
     "smtp-url", "mail-from", "mail-token-ttl", "mail-limit",
 )
@@ -113,7 +113,7 @@ async def _sessions_list(d: Deployment, args: argparse.Namespace) -> None:
     for login in await d.logins.list(user.id):
         _print({"id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
                 "last_seen_at": iso(login.last_seen_at), "expires_at": iso(login.ends_at),
-                "user_agent": login.user_agent, "ip": login.ip})
+                "user_agent": login.user_agent, "ip": login.ip, "bound": login.bound})
 
 
 async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:
@@ -166,6 +166,8 @@ def parser() -> argparse.ArgumentParser:
     _add_options(serve, DEPLOYMENT_OPTIONS + SERVE_OPTIONS)
     serve.add_argument("--insecure-cookies", action="store_true", default=None,
                        help=_HELP["--insecure-cookies"].replace("`", ""))
+    serve.add_argument("--dpop-nonces", action="store_true", default=None,
+                       help=_HELP["--dpop-nonces"].replace("`", ""))
     serve.set_defaults(func=_serve)
 
     def admin(group: Any, name: str, action: Any, help_text: str) -> argparse.ArgumentParser:

@@ -56,6 +56,8 @@ Duration = Annotated[float, NoDecode]
 DURATIONS = ("session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute",
              "refresh_race_window", "mail_token_ttl")
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
+#: Sender-constrained tokens (RFC 9449): refused, a client's choice, or every token request's duty.
+DpopMode = Literal["off", "allowed", "required"]
 
 
 class Settings(BaseSettings):
@@ -120,6 +122,11 @@ class Settings(BaseSettings):
     the per-address login limit counts clients behind them. Nothing else's is believed."""
     max_logins: int = Field(0, ge=0)
     """Live logins per user, cookie and token together (0: no cap); a login past it ends the oldest."""
+    dpop: DpopMode = "allowed"
+    """DPoP-bound tokens (RFC 9449): ``off`` (proofs ignored, the DPoP scheme refused), ``allowed`` (a token
+    request with a proof binds its tokens to the client's key) or ``required`` (every token request needs one)."""
+    dpop_nonces: bool = False
+    """Ask every DPoP proof for a server nonce (``use_dpop_nonce`` with a ``DPoP-Nonce`` header; RFC 9449 §8)."""
     secret: SecretStr | None = None
     """The deployment secret (32+ characters; it seals the signing keys, tags refresh tokens, signs CSRF tokens),
     shared by every node. Only from ``PASSGATE_SECRET`` or ``--secret-file``, never on the command line.

@@ -12,7 +12,9 @@ password, a token or a session id.
     │   ├── TokenInvalid           token_invalid (one detail for every invalid token; its reason is logged)
     │   ├── TokenExpired           token_expired
     │   ├── SessionRevoked         session_revoked
-    │   └── RefreshReused          refresh_reused
+    │   ├── RefreshReused          refresh_reused
+    │   └── InvalidDpopProof       invalid_dpop_proof (one detail for every bad proof; 400 at the token endpoints)
+    │       └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
     ├── NotFound                   not_found
@@ -112,6 +114,38 @@ class RefreshReused(AuthError):
 
     code = "refresh_reused"
     title = "Refresh token reused; the login is revoked"
+
+
+class InvalidDpopProof(AuthError):
+    """A DPoP proof (RFC 9449) that is missing, malformed, forged, stale, replayed, for another
+    request or by another key than the credential's; or a DPoP-bound token sent without its proof.
+
+    Like :class:`TokenInvalid`, every case answers alike; ``reason`` says which check failed, for
+    the log.  ``token_request`` marks a refusal at a token endpoint (``POST /api/token``,
+    ``/api/token/refresh``), where OAuth answers 400 rather than 401 (RFC 9449 §5).
+    """
+
+    code = "invalid_dpop_proof"
+    title = "Invalid DPoP proof"
+    DETAIL = "the DPoP proof is not valid"
+
+    def __init__(self, reason: str = "invalid DPoP proof", *, token_request: bool = False) -> None:
+        self.reason = reason
+        self.token_request = token_request
+        super().__init__(self.DETAIL)
+
+
+class UseDpopNonce(InvalidDpopProof):
+    """A DPoP proof without the server's current nonce, where the deployment asks for one
+    (RFC 9449 §8): the answer carries ``nonce`` in a ``DPoP-Nonce`` header, to retry with."""
+
+    code = "use_dpop_nonce"
+    title = "DPoP nonce required"
+    DETAIL = "send the DPoP proof again with the server's nonce"
+
+    def __init__(self, nonce: str = "", *, token_request: bool = False) -> None:
+        super().__init__("the DPoP proof lacks the server's current nonce", token_request=token_request)
+        self.nonce = nonce
 
 
 class CsrfFailed(PassgateError):

@@ -22,6 +22,7 @@ from passgate.accounts import Accounts
 from passgate.config import Settings, load_settings
 from passgate.credentials import schema as credentials_schema
 from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.dpop import Nonces, ProofVerifier
 from passgate.credentials.keys import KeyRepository, load_secret
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.opening import LoginOpener, LoginPolicy
@@ -143,6 +144,11 @@ def _mailer(settings: Settings, engine: AsyncEngine, secret: bytes, clock: Calla
     return Mailer(engine, open_sender(url), secret, _mail_options(settings), clock=clock)
 
 
+def _proofs(settings: Settings, store: Store, secret: bytes, clock: Callable[[], float]) -> ProofVerifier:
+    nonces = Nonces(secret, clock=clock) if settings.dpop_nonces else None
+    return ProofVerifier(store, clock=clock, nonces=nonces)
+
+
 def build(settings: Settings, *, users: UserRepository | None = None,
           clock: Callable[[], float] = time.time) -> Deployment:
     """Every service of the deployment that ``settings`` describe (not started).
@@ -170,7 +176,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
         keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
         tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock,
                            rotation=RotationPolicy(race_window=settings.refresh_race_window)),
-        verifier=Verifier(logins, cookies, signing, outage=settings.outage, clock=clock),
+        verifier=Verifier(logins, cookies, signing, _proofs(settings, store, secret, clock), outage=settings.outage,
+                          clock=clock),
         limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter),
         emails=emails, mailer=mailer,
         token_options=_token_options(settings), schemas=schemas, clock=clock,
@@ -180,7 +187,7 @@ def build(settings: Settings, *, users: UserRepository | None = None,
 def web_options(settings: Settings) -> WebOptions:
     return WebOptions(insecure_cookies=settings.insecure_cookies, cookie_max_age=int(settings.session_absolute),
                       public_url=settings.public_url, cors_origins=settings.cors_origins,
-                      trusted_proxies=settings.trusted_proxies)
+                      trusted_proxies=settings.trusted_proxies, dpop=settings.dpop)
 
 
 class Passgate(Gate):

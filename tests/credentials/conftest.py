@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.dpop import ProofVerifier
 from passgate.credentials.keys import KeyRing, new_signing_key
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.opening import LoginOpener, LoginPolicy
@@ -41,7 +42,8 @@ def node(store: Store, signing: Signing, clock: Callable[[], float], rotation: R
     opener = LoginOpener(logins, POLICY, clock=clock)
     cookies = CookieLogins(logins, opener, clock=clock)
     tokens = TokenLogins(logins, opener, signing, secret=SECRET, rotation=rotation or RotationPolicy(), clock=clock)
-    return Node(logins, cookies, tokens, Verifier(logins, cookies, signing, clock=clock))
+    verifier = Verifier(logins, cookies, signing, ProofVerifier(store, clock=clock), clock=clock)
+    return Node(logins, cookies, tokens, verifier)
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from passgate.credentials.logins import LoginRepository, login_key
 from passgate.credentials.records import Login, RefreshEntry, decode, encode
 from passgate.stores import MemoryStore, SqliteStore
@@ -37,10 +39,40 @@ def test_a_kept_refresh_answer_roundtrips() -> None:
 def test_a_record_from_before_kept_answers_is_read() -> None:
     login = a_login()
     v3 = encode(login)
-    head = v3[: len(v3) - 1 - 2 * 26]
+    head = v3[: len(v3) - 1 - 2 * 26 - 1]  # less the entries and the (empty) bound key
     entries = b"a" * 16 + (0).to_bytes(8, "little") + b"b" * 16 + round(NOW * 1000).to_bytes(8, "little")
     v2 = bytes([2]) + head[1:] + bytes([2]) + entries
     assert decode(login.id, v2) == login
+
+
+JKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+
+# A token login as passgate wrote it before logins could be bound (record version 2).
+VERSION_2 = bytes.fromhex(
+    "020100505c18a3010000dc555c18a301000000ac821da30100000008194800000000167575757575757575757575757575757575"
+    "757575757503616e6e134368726f6d6520313236206f6e204c696e7578093139322e302e322e3100026161616161616161616161"
+    "616161616100000000000000006262626262626262626262626262626200505c18a3010000"
+)
+
+
+def test_bound_roundtrip() -> None:
+    login = a_login(jkt=JKT)
+    again = decode(login.id, encode(login))
+    assert again == login and again.bound and again.jkt == JKT
+    assert not decode("x", encode(a_login())).bound
+
+
+def test_records_stored_before_binding_are_still_read() -> None:
+    login = decode("L" * 22, VERSION_2)
+    assert login == a_login(username="ann", user_agent="Chrome 126 on Linux", ip="192.0.2.1")
+    assert not login.bound
+    assert decode(login.id, encode(login)) == login  # and written again as the current version
+    assert encode(login)[0] == 3
+
+
+def test_unknown_record_versions_are_refused() -> None:
+    with pytest.raises(ValueError, match="version"):
+        decode("x", b"\x09" + encode(a_login())[1:])
 
 
 def test_records_are_compact() -> None:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from passgate.credentials.dpop import ProofVerifier
 from passgate.credentials.opening import Client
-from passgate.errors import AuthError, TokenInvalid
+from passgate.credentials.verifier import Outage, Verifier
+from passgate.errors import AuthError, InvalidDpopProof, StoreUnavailable, TokenInvalid
+from passgate.stores import MemoryStore
 from tests.credentials.conftest import POLICY, World
 from tests.credentials.test_tokens import sign
+from tests.dpop import Key
 
 
 async def cookie_of(world: World) -> str:
@@ -126,3 +130,46 @@ async def test_a_refused_cookie_leaves_the_verified_cookies(world: World) -> Non
         await world.verifier.cookie(cookie)
     assert len(world.verifier.cookies) == 0
 
+
+
+# -- DPoP-bound tokens -----------------------------------------------------------------------------
+
+URL = "https://board.test/api/me"
+
+
+class _ReplayMemoryDown(MemoryStore):
+    """A shared store whose replay memory does not answer (the login records still do)."""
+
+    shared = True
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        raise StoreUnavailable("down")
+
+
+async def test_a_bound_token_is_never_vouched_for_as_a_bearer_token(world: World) -> None:
+    key = Key()
+    pair = await world.tokens.open("u" * 22, "alice", Client(), jkt=key.jkt)
+    proof = key.proof("GET", URL, token=pair.access_token, iat=world.now())
+    login, jkt = await world.verifier.dpop(pair.access_token, proof, method="GET", uri=URL)
+    assert jkt == key.jkt and login.bound
+    assert world.verifier.bearer_now(pair.access_token) is None  # cached, and still not a bearer token
+    with pytest.raises(InvalidDpopProof):
+        await world.verifier.bearer(pair.access_token)
+
+
+@pytest.mark.parametrize("outage", ["grace", "closed"])
+async def test_dpop_while_the_replay_memory_is_down(world: World, outage: Outage) -> None:
+    key = Key()
+    pair = await world.tokens.open("u" * 22, "alice", Client(), jkt=key.jkt)
+    down = _ReplayMemoryDown(clock=world.now)
+    verifier = Verifier(world.logins, world.cookies, world.signing, ProofVerifier(down, clock=world.now),
+                        outage=outage, clock=world.now)
+    proof = key.proof("GET", URL, token=pair.access_token, iat=world.now())
+    if outage == "closed":
+        with pytest.raises(StoreUnavailable):
+            await verifier.dpop(pair.access_token, proof, method="GET", uri=URL)
+        return
+    login, _ = await verifier.dpop(pair.access_token, proof, method="GET", uri=URL)
+    assert login.user_id == "u" * 22
+    with pytest.raises(InvalidDpopProof):  # this node still knows its own proofs
+        await verifier.dpop(pair.access_token, proof, method="GET", uri=URL)

@@ -23,7 +23,7 @@ def test_the_whole_flow(client: httpx.Client) -> None:
     session = login(client, name, password)
     me = client.get("/api/me", headers=session.headers())
     assert me.json() == {"id": me.json()["id"], "username": name, "auth": "session", "session_id": session.id,
-                         "email": None, "email_verified": False}
+                         "email": None, "email_verified": False, "bound": False}
     post = client.post("/api/posts", json={"title": "Hello", "body": "first"}, headers=session.headers())
     assert post.status_code == 201, post.text
     assert post.json()["author"] == {"id": me.json()["id"], "username": name}

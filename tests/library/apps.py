@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.dpop import Key
 from tests.e2e.api import COOKIE, assert_problem, bearer, cookie_value, login, register, tokens
 from tests.nodes import FAST_HASHING, ServedProcess, free_port
 
@@ -62,6 +63,14 @@ def check_hello(url: str) -> str:
         by_token = client.get("/hello", headers=bearer(pair["access_token"]))
         assert by_token.status_code == 200, by_token.text
         assert by_token.json()["hello"] == name
+
+        key = Key()  # a DPoP-bound token: the same dependency takes it with its proof, never as Bearer
+        bound = client.post("/api/token", json={"username": name, "password": password},
+                            headers={"DPoP": key.proof("POST", f"{url}/api/token")}).json()
+        token = bound["access_token"]
+        proved = {"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", f"{url}/hello", token=token)}
+        assert client.get("/hello", headers=proved).json()["hello"] == name
+        assert_problem(client.get("/hello", headers=bearer(token)), 401, "invalid_dpop_proof")
 
         opened = client.post("/api/session", json={"username": name, "password": password})
         assert opened.status_code == 200, opened.text

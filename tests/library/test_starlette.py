@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from passgate import Caller, Passgate, PassgateMiddleware, requires_user
 from passgate.errors import ConfigError
+from tests.dpop import Key
 from tests.e2e.api import COOKIE, assert_problem, cookie_value
 from tests.servers import RedisServer
 
@@ -95,6 +96,20 @@ async def test_token_and_cookie_callers(client: httpx.AsyncClient) -> None:
     # The mounted API shares the caller: logout there ends it here.
     assert (await client.delete("/api/session", headers={**cookie, "X-CSRF-Token": csrf})).status_code == 204
     assert_problem(await client.get("/hello", headers=cookie), 401, "session_revoked")
+
+
+async def test_dpop_bound_callers(client: httpx.AsyncClient) -> None:
+    await cookie_login(client, "dot")
+    key = Key("EdDSA")
+    opened = await client.post("/api/token", json={"username": "dot", "password": PASSWORD},
+                               headers={"DPoP": key.proof("POST", f"{BASE}/api/token")})
+    token = opened.json()["access_token"]
+    proved = {"Authorization": f"DPoP {token}", "DPoP": key.proof("POST", f"{BASE}/hello", token=token)}
+    assert (await client.post("/hello", headers=proved)).json() == {"hello": "dot", "kind": "token"}
+    replayed = await client.post("/hello", headers=proved)
+    assert_problem(replayed, 401, "invalid_dpop_proof")
+    assert replayed.headers["www-authenticate"] == 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"'
+    assert (await client.get("/whoami", headers=proved)).json() == {"username": None}
 
 
 async def test_cookie_callers_unsafe_requests_need_the_csrf_token(client: httpx.AsyncClient) -> None:

@@ -70,6 +70,36 @@ class StoreContract:
         await advance(TTL + 0.3)
         assert await store.get("pg:{u1}:a") is None
 
+    async def test_set_if_absent_writes_once(self, store: Store) -> None:
+        assert await store.set_if_absent("pg:{u1}:j", b"first", 60) is True
+        assert await store.set_if_absent("pg:{u1}:j", b"second", 60) is False
+        assert await store.get("pg:{u1}:j") == b"first"
+
+    async def test_set_if_absent_refuses_a_key_set_otherwise(self, store: Store) -> None:
+        await store.set("pg:{u1}:j", b"set", 60)
+        assert await store.set_if_absent("pg:{u1}:j", b"new", 60) is False
+        assert await store.get("pg:{u1}:j") == b"set"
+
+    async def test_set_if_absent_after_expiry(self, store: Store, advance: Advance) -> None:
+        assert await store.set_if_absent("pg:{u1}:j", b"one", TTL)
+        await advance(TTL + 0.3)
+        assert await store.set_if_absent("pg:{u1}:j", b"two", 60) is True
+        assert await store.get("pg:{u1}:j") == b"two"
+
+    async def test_set_if_absent_expires(self, store: Store, advance: Advance) -> None:
+        assert await store.set_if_absent("pg:{u1}:j", b"one", TTL)
+        await advance(TTL + 0.3)
+        assert await store.get("pg:{u1}:j") is None
+
+    async def test_set_if_absent_races_have_one_winner(self, store: Store) -> None:
+        won = await asyncio.gather(*(store.set_if_absent("pg:{u1}:race", b"%d" % i, 60) for i in range(8)))
+        assert won.count(True) == 1 and won.count(False) == 7
+
+    async def test_set_if_absent_after_delete(self, store: Store) -> None:
+        assert await store.set_if_absent("pg:{u1}:j", b"one", 60)
+        await store.delete("pg:{u1}:j")
+        assert await store.set_if_absent("pg:{u1}:j", b"two", 60) is True
+
     async def test_incr_counts_in_window(self, store: Store) -> None:
         assert (await store.incr("pg:{u1}:n", 60))[0] == 1
         count, left = await store.incr("pg:{u1}:n", 60)

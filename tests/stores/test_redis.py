@@ -40,6 +40,7 @@ def every_method(store: Store) -> dict[str, Callable[[], Awaitable[Any]]]:
         "get_many": lambda: store.get_many([KEY, "pg:{u1}:b"]),
         "set": lambda: store.set(KEY, b"v", 60),
         "replace": lambda: store.replace(KEY, b"v", b"w", 60),
+        "set_if_absent": lambda: store.set_if_absent(KEY, b"v", 60),
         "delete": lambda: store.delete(KEY),
         "incr": lambda: store.incr("pg:{u1}:n", 60),
         "peek_count": lambda: store.peek_count("pg:{u1}:n"),

@@ -16,7 +16,7 @@ EXPECTED = {
     "NotFound": 404, "UsernameTaken": 409, "StoreUnavailable": 503, "RequestError": 422,
     "ValidationFailed": 422, "MalformedRequest": 400, "PayloadTooLarge": 413, "UnsupportedMediaType": 415,
     "PassgateError": 500, "ConfigError": 500, "EmailTaken": 409, "MailTokenInvalid": 400, "MailTokenExpired": 400,
-    "MailUnavailable": 503,
+    "MailUnavailable": 503, "InvalidDpopProof": 401, "UseDpopNonce": 401,
 }
 
 
@@ -28,6 +28,15 @@ def every_error() -> list[type[errors.PassgateError]]:
 @pytest.mark.parametrize("kind", every_error(), ids=lambda kind: kind.__name__)
 def test_each_error_has_its_status(kind: type[errors.PassgateError]) -> None:
     assert http_status(kind("detail")) == EXPECTED[kind.__name__]
+
+
+def test_a_bad_dpop_proof_is_a_400_at_a_token_endpoint_and_always_challenges_for_dpop() -> None:
+    for error, status in ((errors.InvalidDpopProof("why"), 401), (errors.InvalidDpopProof(token_request=True), 400)):
+        answer = from_error(error)
+        assert answer.status_code == status
+        assert answer.headers["www-authenticate"] == 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"'
+        assert json.loads(bytes(answer.body))["code"] == "invalid_dpop_proof"
+        assert "why" not in bytes(answer.body).decode()
 
 
 def test_the_error_tree_in_the_docstring_names_every_error() -> None:

@@ -46,14 +46,14 @@ class LoginOpener:
 
     async def open(
         self, user_id: str, username: str, kind: Kind, client: Client, *,
-        secret_digest: bytes = b"", refresh: tuple[RefreshEntry, ...] = (),
+        secret_digest: bytes = b"", refresh: tuple[RefreshEntry, ...] = (), jkt: str = "",
     ) -> Login:
         now = self._clock()
         idle, absolute = self.policy.lifetimes(kind)
         login = Login(
             id=new_id(), user_id=user_id, username=username, kind=kind, created_at=now, last_seen_at=now,
             expires_at=now + absolute, idle_ttl=idle, user_agent=compact_user_agent(client.user_agent), ip=client.ip,
-            secret_digest=secret_digest, refresh=refresh,
+            secret_digest=secret_digest, refresh=refresh, jkt=jkt,
         )
         await self._logins.add(login)
         await self._enforce_cap(user_id, login.id)

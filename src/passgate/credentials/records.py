@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -52,6 +53,13 @@ class Login:
     secret_digest: bytes = b""
     #: Token logins: the refresh tokens issued, newest last.
     refresh: tuple[RefreshEntry, ...] = ()
+    #: Token logins bound to a client's key (DPoP): its RFC 7638 thumbprint; empty when unbound.
+    jkt: str = ""
+
+    @property
+    def bound(self) -> bool:
+        """Whether refreshing needs a proof by the client's key (DPoP)."""
+        return bool(self.jkt)
 
     @property
     def idle_expires_at(self) -> float:
@@ -73,8 +81,9 @@ class Login:
 
 # A record is packed with struct: a version byte, the kind, four times in milliseconds, then
 # length-prefixed strings and digests.  About 100 bytes plus the user agent, whatever the store,
-# and about 500 more for each refresh answer kept for the race window.  Version 2 (before kept
-# answers) is still read.
+# and about 500 more for each refresh answer kept for the race window; version 3 ends with the
+# bound key's thumbprint (32 bytes, or none).  Version 2 (before kept answers and bound keys) is
+# still read, unbound.
 _VERSION = 3
 _VERSIONS = (2, 3)
 _HEAD = struct.Struct("<BBQQQQ")
@@ -105,6 +114,7 @@ def encode(login: Login) -> bytes:
     out.append(len(login.refresh))
     for entry in login.refresh:
         out += _ENTRY.pack(entry.digest, _ms(entry.spent_at), len(entry.answer)) + entry.answer
+    _put(out, base64.urlsafe_b64decode(login.jkt + "=") if login.jkt else b"")
     return bytes(out)
 
 
@@ -119,25 +129,29 @@ def decode(login_id: str, data: bytes) -> Login:
         fields.append(data[at + 1 : at + 1 + size])
         at += 1 + size
     user_id, username, agent, ip = (f.decode() for f in fields[:4])
-    refresh = _entries(data, at, version)
+    refresh, at = _entries(data, at, version)
+    key = data[at + 1 : at + 1 + data[at]] if version >= 3 and at < len(data) else b""
     return Login(
         id=login_id, user_id=user_id, username=username, kind="token" if token else "cookie",
         created_at=created / 1000, last_seen_at=seen / 1000, expires_at=expires / 1000, idle_ttl=idle / 1000,
         user_agent=agent, ip=ip, secret_digest=fields[4], refresh=refresh,
+        jkt=base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii") if key else "",
     )
 
 
-def _entries(data: bytes, at: int, version: int) -> tuple[RefreshEntry, ...]:
+def _entries(data: bytes, at: int, version: int) -> tuple[tuple[RefreshEntry, ...], int]:
+    """The refresh entries at ``at``, and where the record goes on after them."""
     count, at = data[at], at + 1
     if version == 2:
-        return tuple(
+        entries = tuple(
             RefreshEntry(digest, spent / 1000)
             for digest, spent in (_ENTRY_V2.unpack_from(data, at + i * _ENTRY_V2.size) for i in range(count))
         )
-    entries = []
+        return entries, at + count * _ENTRY_V2.size
+    kept = []
     for _ in range(count):
         digest, spent, size = _ENTRY.unpack_from(data, at)
         at += _ENTRY.size
-        entries.append(RefreshEntry(digest, spent / 1000, data[at : at + size]))
+        kept.append(RefreshEntry(digest, spent / 1000, data[at : at + size]))
         at += size
-    return tuple(entries)
+    return tuple(kept), at

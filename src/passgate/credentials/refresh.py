@@ -7,6 +7,10 @@ so a login stays one chain however its client races: the rotation keeps that ans
 record, beside the spent token's digest, sealed (AES-GCM) under a key derived from the deployment
 secret and the spent token's own secret, which the store never holds.  The next rotation after
 the window drops it.
+
+A login opened (or refreshed) with a DPoP proof is bound to the client's key: the record keeps the
+key's thumbprint, every access token carries it (``cnf.jkt``), and only a proof by that key
+refreshes it.  An unbound login refreshed with a proof becomes bound from then on.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from passgate.credentials.opening import Client, LoginOpener
 from passgate.credentials.records import MAX_REFRESH_ENTRIES, Login, RefreshEntry
 from passgate.credentials.secrets import Signer, SplitToken, digest, new_secret, same
 from passgate.credentials.signing import Signing
-from passgate.errors import RefreshReused, StoreUnavailable, TokenInvalid
+from passgate.errors import InvalidDpopProof, RefreshReused, StoreUnavailable, TokenInvalid
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,16 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+    #: Bound to the client's key (DPoP): the access token goes as ``Authorization: DPoP``.
+    bound: bool = False
+
+    @property
+    def token_type(self) -> str:
+        return "DPoP" if self.bound else "Bearer"
 
     def __repr__(self) -> str:
-        return f"TokenPair(expires_in={self.expires_in}, refresh_expires_in={self.refresh_expires_in})"
+        return (f"TokenPair(expires_in={self.expires_in}, refresh_expires_in={self.refresh_expires_in}, "
+                f"bound={self.bound})")
 
 
 @dataclass(frozen=True)
@@ -98,21 +109,29 @@ class TokenLogins:
         self._seal = _AnswerSeal(secret)
         self._clock = clock
 
-    async def open(self, user_id: str, username: str, client: Client) -> TokenPair:
-        """A new token login and its first pair."""
+    async def open(self, user_id: str, username: str, client: Client, *, jkt: str | None = None) -> TokenPair:
+        """A new token login and its first pair; ``jkt`` (a DPoP key's thumbprint) binds them to that key."""
         secret = new_secret()
-        login = await self._opener.open(user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),))
+        login = await self._opener.open(
+            user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),), jkt=jkt or ""
+        )
         return self._pair(login, self._issue(login, secret))
 
-    async def refresh(self, value: str) -> TokenPair:
+    async def refresh(self, value: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair; replayed within the race window, the same pair
-        again; a spent one replayed later revokes the whole login."""
+        again; a spent one replayed later revokes the whole login.
+
+        ``jkt``: the thumbprint of the key whose DPoP proof came with the request.  A bound login
+        needs its own key (InvalidDpopProof otherwise, and nothing is spent); an unbound one is
+        bound to the key from now on."""
         token, issued_here = self._parse(value)
         presented = digest(token.secret)
         for _ in range(5):
             login = await self._logins.get(token.user_id, token.login_id, fresh=True)
             if login is None or login.kind != "token":
                 raise TokenInvalid("the refresh token has expired or was revoked")
+            if login.jkt and login.jkt != jkt:
+                raise InvalidDpopProof("the refresh token is bound to another key", token_request=True)
             try:
                 entry = self._entry(login, presented, issued_here=issued_here)
             except RefreshReused:
@@ -121,8 +140,10 @@ class TokenLogins:
                 raise
             if entry.spent_at:
                 return self._replay(login, entry, token)
-            answer = self._issue(login, new_secret())
-            after = self._rotate(login, entry, digest(answer.secret), self._seal.seal(token.secret, login.id, answer))
+            login_bound = replace(login, jkt=login.jkt or jkt or "")
+            answer = self._issue(login_bound, new_secret())
+            sealed = self._seal.seal(token.secret, login.id, answer)
+            after = self._rotate(login_bound, entry, digest(answer.secret), sealed)
             if await self._logins.update(login, after):
                 return self._pair(after, answer)
         raise StoreUnavailable("the login changed too often to refresh; retry")
@@ -135,14 +156,17 @@ class TokenLogins:
         return self._pair(login, answer)
 
     def _issue(self, login: Login, secret: str) -> _Answer:
-        access, exp = self._signing.codec.issue(self._signing.ring, sub=login.user_id, sid=login.id)
+        access, exp = self._signing.codec.issue(
+            self._signing.ring, sub=login.user_id, sid=login.id, jkt=login.jkt or None
+        )
         return _Answer(secret, access, exp)
 
     def _pair(self, login: Login, answer: _Answer) -> TokenPair:
         now = self._clock()
         refresh = str(SplitToken(login.user_id, login.id, answer.secret))
         refresh += "." + self._tags.sign(refresh)
-        return TokenPair(answer.access_token, max(0, round(answer.exp - now)), refresh, round(login.ends_at - now))
+        return TokenPair(answer.access_token, max(0, round(answer.exp - now)), refresh, round(login.ends_at - now),
+                         bound=login.bound)
 
     def _parse(self, value: str) -> tuple[SplitToken, bool]:
         """The refresh token, and whether its tag says this deployment issued it.

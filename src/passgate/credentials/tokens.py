@@ -1,4 +1,5 @@
-"""Access tokens: compact JWS, ``{"alg","kid","typ":"at+jwt"}`` over ``iss aud sub exp iat jti sid``.
+"""Access tokens: compact JWS, ``{"alg","kid","typ":"at+jwt"}`` over ``iss aud sub exp iat jti sid``,
+and ``cnf: {"jkt"}`` when the token is bound to a client's key (DPoP, RFC 9449 §6.1).
 
 Verification is two steps, as in joserfc: :meth:`AccessTokenCodec.decode` checks the shape, the
 header and the signature (the ring fixes the algorithm; the kid only selects among the ring's own
@@ -29,7 +30,10 @@ from jwt.algorithms import Algorithm as JwsAlgorithm
 from passgate.credentials.keys import KeyRing, SigningKey
 from passgate.errors import ConfigError, TokenExpired, TokenInvalid
 
-__all__ = ["MAX_TOKEN_BYTES", "TOKEN_TYPE", "AccessClaims", "AccessTokenCodec", "VerifiedTokenCache"]
+__all__ = [
+    "MAX_TOKEN_BYTES", "THUMBPRINT", "TOKEN_TYPE", "AccessClaims", "AccessTokenCodec", "VerifiedTokenCache",
+    "json_object", "split_compact", "unb64url",
+]
 
 #: Longer inputs are refused before any parsing.
 MAX_TOKEN_BYTES = 4096
@@ -38,6 +42,8 @@ MAX_LEEWAY = 30.0
 _TYPES = frozenset({TOKEN_TYPE, "application/" + TOKEN_TYPE})
 _HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})  # anything else (jwk, jku, x5u, x5c, crit, b64) is refused
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+#: A SHA-256 JWK thumbprint, base64url without padding (RFC 7638).
+THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 _MAX_KID = 64
 _MAX_DATE = 2**53
 
@@ -53,6 +59,8 @@ class AccessClaims:
     exp: int
     #: passgate never issues one; a token that carries it is not valid before it.
     nbf: int | None = None
+    #: The RFC 7638 thumbprint of the key the token is bound to (``cnf.jkt``); None: a bearer token.
+    jkt: str | None = None
 
 
 class AccessTokenCodec:
@@ -78,14 +86,16 @@ class AccessTokenCodec:
         jws = jwt.PyJWS()
         self._algorithms = {name: jws.get_algorithm_by_name(name) for name in ("EdDSA", "ES256", "HS256")}
 
-    def issue(self, ring: KeyRing, *, sub: str, sid: str) -> tuple[str, int]:
-        """A token signed by the ring's current key, and its ``exp``."""
+    def issue(self, ring: KeyRing, *, sub: str, sid: str, jkt: str | None = None) -> tuple[str, int]:
+        """A token signed by the ring's current key, and its ``exp``; ``jkt`` binds it to that key."""
         if not sub or not sid:
             raise ValueError("sub and sid must be non-empty")
         iat = int(self._clock())
         exp = iat + int(self.access_ttl)
-        claims = {"iss": self.issuer, "aud": self.audience, "sub": sub, "exp": exp, "iat": iat,
-                  "jti": secrets.token_urlsafe(12), "sid": sid}  # fmt: skip
+        claims: dict[str, Any] = {"iss": self.issuer, "aud": self.audience, "sub": sub, "exp": exp, "iat": iat,
+                                  "jti": secrets.token_urlsafe(12), "sid": sid}  # fmt: skip
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         key = ring.current
         headers = {"kid": key.kid, "typ": TOKEN_TYPE}
         return jwt.encode(claims, key.signing_key, algorithm=ring.alg, headers=headers), exp
@@ -96,12 +106,12 @@ class AccessTokenCodec:
 
     def decode(self, ring: KeyRing, token: str) -> dict[str, Any]:
         """Step one: shape, header and signature; the claims, not yet judged."""
-        header_b64, payload_b64, signature_b64 = _split(token)
-        key = _select_key(ring, _json_object(_unb64(header_b64)))
+        header_b64, payload_b64, signature_b64 = split_compact(token)
+        key = _select_key(ring, json_object(unb64url(header_b64)))
         signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
-        if not _verify(self._algorithms[ring.alg], signing_input, key, _unb64(signature_b64)):
+        if not _verify(self._algorithms[ring.alg], signing_input, key, unb64url(signature_b64)):
             raise TokenInvalid("bad token signature")
-        return _json_object(_unb64(payload_b64))
+        return json_object(unb64url(payload_b64))
 
     def validate(self, claims: Mapping[str, Any]) -> AccessClaims:
         """Step two: every claim present, well typed, ours, and current; ``nbf``, which passgate
@@ -109,6 +119,7 @@ class AccessTokenCodec:
         sub, jti, sid = _text(claims, "sub"), _text(claims, "jti"), _text(claims, "sid")
         iat, exp = _date(claims, "iat"), _date(claims, "exp")
         nbf = _date(claims, "nbf") if "nbf" in claims else None
+        jkt = _confirmation(claims["cnf"]) if "cnf" in claims else None
         if _text(claims, "iss") != self.issuer:
             raise TokenInvalid("token from another issuer")
         if not _audience_ok(claims.get("aud"), self.audience):
@@ -122,10 +133,10 @@ class AccessTokenCodec:
             raise TokenInvalid("token not valid yet")
         if now >= exp + self.leeway:
             raise TokenExpired()
-        return AccessClaims(sub=sub, sid=sid, jti=jti, iat=iat, exp=exp, nbf=nbf)
+        return AccessClaims(sub=sub, sid=sid, jti=jti, iat=iat, exp=exp, nbf=nbf, jkt=jkt)
 
 
-def _split(token: object) -> list[str]:
+def split_compact(token: object) -> list[str]:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_BYTES or not token.isascii():
         raise TokenInvalid("malformed token")
     parts = token.split(".")
@@ -134,7 +145,7 @@ def _split(token: object) -> list[str]:
     return parts
 
 
-def _unb64(segment: str) -> bytes:
+def unb64url(segment: str) -> bytes:
     """Strict base64url: no padding, no stray bits (one token has one spelling)."""
     try:
         data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
@@ -145,7 +156,7 @@ def _unb64(segment: str) -> bytes:
     return data
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
     try:
         value = json.loads(
             raw.decode("utf-8"),
@@ -214,6 +225,16 @@ def _date(claims: Mapping[str, Any], name: str) -> int:
     if type(value) is not int or not 0 <= value < _MAX_DATE:  # bool and float refused
         raise TokenInvalid(f"missing or invalid {name!r} claim")
     return value
+
+
+def _confirmation(cnf: object) -> str:
+    """The ``jkt`` of a ``cnf`` claim: the one confirmation method passgate issues (RFC 9449 §6.1)."""
+    if not isinstance(cnf, dict) or cnf.keys() != {"jkt"}:
+        raise TokenInvalid("unsupported 'cnf' claim")
+    jkt = cnf["jkt"]
+    if not isinstance(jkt, str) or not THUMBPRINT.fullmatch(jkt):
+        raise TokenInvalid("invalid 'cnf' claim")
+    return jkt
 
 
 def _audience_ok(aud: object, ours: str) -> bool:

@@ -9,6 +9,12 @@ The verifier owns the node's two recognition caches and the outage policy:
 The ``*_now`` methods answer without an await when the caches and the login cache
 (:meth:`LoginRepository.cached`) settle the question, and None when they cannot; the async
 methods then take the long way.  A key rotation clears the token cache (:meth:`keys_changed`).
+
+A token bound to a client's key (``cnf.jkt``, DPoP) is never accepted as a bearer token:
+:meth:`dpop` takes it with a proof by that key, checked on every request (the token's own
+verification is cached like any other's), its ``jti`` spent in the store.  While the store is
+down, ``--outage grace`` accepts a proof that this node has not seen before (a replay on another
+node then goes unnoticed until the store is back); ``closed`` answers 503.
 """
 
 from __future__ import annotations
@@ -18,21 +24,22 @@ from collections.abc import Callable
 from typing import Literal
 
 from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.dpop import ProofVerifier
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.records import Login
 from passgate.credentials.signing import Signing
 from passgate.credentials.tokens import AccessClaims, VerifiedTokenCache
-from passgate.errors import SessionRevoked, StoreUnavailable
+from passgate.errors import InvalidDpopProof, SessionRevoked, StoreUnavailable
 
 Outage = Literal["grace", "closed"]
 
 
 class Verifier:
     def __init__(
-        self, logins: LoginRepository, cookies: CookieLogins, signing: Signing, *, outage: Outage = "grace",
-        clock: Callable[[], float] = time.time,
+        self, logins: LoginRepository, cookies: CookieLogins, signing: Signing, proofs: ProofVerifier, *,
+        outage: Outage = "grace", clock: Callable[[], float] = time.time,
     ) -> None:
-        self._logins, self._cookies, self._signing = logins, cookies, signing
+        self._logins, self._cookies, self._signing, self.proofs = logins, cookies, signing, proofs
         self.outage = outage
         self.tokens = VerifiedTokenCache(clock=clock)
         self.cookies = VerifiedTokenCache(clock=clock)
@@ -75,16 +82,47 @@ class Verifier:
     def bearer_now(self, token: str) -> Login | None:
         """The token's login if the caches vouch for it at once; None means ask :meth:`bearer`."""
         claims = self.tokens.get(token)
-        login = self._logins.cached(claims.sub, claims.sid, self._clock()) if claims is not None else None
+        if claims is None or claims.jkt is not None:
+            return None
+        login = self._logins.cached(claims.sub, claims.sid, self._clock())
         return login if login is not None and login.kind == "token" else None
 
     async def bearer(self, token: str) -> Login:
         """The live login behind an access token; under ``--outage grace`` the signature alone
-        vouches for it while the store is down, unless this node saw it revoked."""
+        vouches for it while the store is down, unless this node saw it revoked.  A bound token
+        (DPoP) is refused: it needs its proof (:meth:`dpop`)."""
+        claims = self._claims(token)
+        if claims.jkt is not None:
+            raise InvalidDpopProof("a DPoP-bound token was sent as a bearer token")
+        return await self._login(claims)
+
+    async def dpop(self, token: str, proof: str | None, *, method: str, uri: str) -> tuple[Login, str]:
+        """The live login behind a DPoP-bound access token, and its key's thumbprint, when ``proof``
+        is a fresh proof by that key for this request (``method`` and ``uri`` as the client sent
+        them); InvalidDpopProof otherwise.  The outage policy is :meth:`bearer`'s."""
+        claims = self._claims(token)
+        if claims.jkt is None:
+            raise InvalidDpopProof("a bearer token was sent as a DPoP-bound token")
+        if proof is None:
+            raise InvalidDpopProof("no DPoP proof came with the DPoP-bound token")
+        checked = self.proofs.check(proof, method=method, uri=uri, access_token=token)
+        if checked.jkt != claims.jkt:
+            raise InvalidDpopProof("the DPoP proof is by another key than the token's")
+        try:
+            await self.proofs.spend(checked)
+        except StoreUnavailable:
+            if self.outage == "closed":
+                raise
+        return await self._login(claims), claims.jkt
+
+    def _claims(self, token: str) -> AccessClaims:
         claims = self.tokens.get(token)
         if claims is None:
             claims = self._signing.codec.verify(self._signing.ring, token)
             self.tokens.put(token, claims)
+        return claims
+
+    async def _login(self, claims: AccessClaims) -> Login:
         try:
             login = await self._logins.get(claims.sub, claims.sid)
         except StoreUnavailable as exc:

@@ -55,7 +55,8 @@ def check_username(raw: str) -> str:
         elif category.startswith("M") and previous_is_letter:
             continue
         elif category == "Nd" or char in _PUNCTUATION:
-            # A digit of a script (١, ७) goes only with that script's letters: admin١ is not admin1.
+            # A digit of a script (Arabic-Indic one, Devanagari seven) goes only with that script's letters:
+            # admin followed by an Arabic-Indic one is not admin1.
             used_in = _scripts(char) if category == "Nd" else None
             if used_in is not None:
                 scripts = used_in if scripts is None else scripts & used_in

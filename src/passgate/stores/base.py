@@ -36,6 +36,13 @@ class Store(Protocol):
         undoing a concurrent revocation.
         """
 
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        """Write ``value`` only if the key holds nothing live; True when written.
+
+        One atomic step for every node of the deployment: of several callers racing for one
+        key, exactly one gets True (a replay memory: "was this ever seen?").
+        """
+
     async def delete(self, *keys: str) -> int:
         """Remove the keys (all under one hash tag); the number that existed."""
 

@@ -55,6 +55,12 @@ class MemoryStore:
         await self.set(key, value, ttl)
         return True
 
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        if self._live(self._values, key):  # type: ignore[arg-type]
+            return False
+        await self.set(key, value, ttl)
+        return True
+
     async def delete(self, *keys: str) -> int:
         found = 0
         for key in keys:

@@ -6,6 +6,7 @@ travel over pub/sub on one channel.
 
 Semantics
     ``replace`` is a compare-and-set in a single-key Lua script: it never brings back a deleted key.
+    ``set_if_absent`` is ``SET … NX PX``.
     ``incr`` is a fixed window: ``INCR`` and ``PEXPIRE … NX`` in one script.  ``add_member`` extends
     the set's life to at least the TTL it is given.  ``delete`` and ``get_many`` take keys under one
     ``{hash tag}``, so on a cluster they touch a single slot.
@@ -22,8 +23,8 @@ Failures
 
 Durability (``WAIT``)
     A write answered OK by a master can be lost when its replica takes over before receiving it.
-    So when the master has at least one replica, every write (``set``, ``replace``, ``delete``,
-    ``add_member``, ``remove_members``; not the rate-limit counters) is followed, on the same
+    So when the master has at least one replica, every write (``set``, ``replace``, ``set_if_absent``,
+    ``delete``, ``add_member``, ``remove_members``; not the rate-limit counters) is followed, on the same
     connection, by ``WAIT 1 <wait_timeout>``; if no replica acknowledges in time the write raises
     StoreUnavailable (it may or may not have been kept).  The URL chooses:
 
@@ -276,6 +277,10 @@ class RedisStoreBase(ABC):
     async def replace(self, key: str, expected: bytes, value: bytes, ttl: float) -> bool:
         written = await self._write(key, "EVAL", REPLACE_SCRIPT, 1, key, expected, value, milliseconds(ttl))
         return int(written) == 1
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        written = await self._write(key, "SET", key, value, "PX", milliseconds(ttl), "NX")
+        return bool(written)  # OK (True or b"OK", as the path returns it) or None
 
     async def delete(self, *keys: str) -> int:
         if not keys:

@@ -118,6 +118,20 @@ class SqliteStore:
     async def replace(self, key: str, expected: bytes, value: bytes, ttl: float) -> bool:
         return await self._run(self._replace, key, expected, value, ttl)
 
+    def _set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        now = self._clock()
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO kv VALUES (?,?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value, "
+                "expires=excluded.expires WHERE kv.expires<=?",
+                (key, value, now + ttl, now),
+            )
+            self._maybe_sweep(conn)
+            return cur.rowcount == 1
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        return await self._run(self._set_if_absent, key, value, ttl)
+
     def _delete(self, keys: Sequence[str]) -> int:
         now = self._clock()
         found = 0

@@ -1,7 +1,8 @@
-"""How a credential travels: a cookie or the ``Authorization`` header."""
+"""How a credential travels: a cookie, or the ``Authorization`` header (Bearer, or DPoP with its proof)."""
 
 from passgate.transports.base import RequestHead, Transport, read_head
 from passgate.transports.bearer import BearerTransport
 from passgate.transports.cookie import CookieTransport
+from passgate.transports.dpop import DpopTransport
 
-__all__ = ["BearerTransport", "CookieTransport", "RequestHead", "Transport", "read_head"]
+__all__ = ["BearerTransport", "CookieTransport", "DpopTransport", "RequestHead", "Transport", "read_head"]

@@ -11,7 +11,7 @@ from typing import Protocol
 from starlette.types import Scope
 
 _HEAD = "passgate.head"
-_AUTHORIZATION, _COOKIE, _CONTENT_LENGTH = b"authorization", b"cookie", b"content-length"
+_AUTHORIZATION, _COOKIE, _CONTENT_LENGTH, _DPOP = b"authorization", b"cookie", b"content-length", b"dpop"
 
 
 def _text(raw: bytes | None) -> str:
@@ -25,11 +25,12 @@ class RequestHead:
     ``Authorization`` and ``Cookie`` value, the last ``Content-Length``, and the first value of any other.
     """
 
-    __slots__ = ("_authorization", "_cookies", "_first", "content_length")
+    __slots__ = ("_authorization", "_cookies", "_dpop", "_first", "content_length")
 
     def __init__(self, authorization: list[bytes], cookies: list[bytes], first: dict[bytes, bytes],
-                 content_length: bytes | None) -> None:
+                 content_length: bytes | None, dpop: list[bytes] | None = None) -> None:
         self._authorization, self._cookies, self._first = authorization, cookies, first
+        self._dpop = [] if dpop is None else dpop
         #: The raw ``Content-Length`` value (the last one sent), if any.
         self.content_length = content_length
 
@@ -47,6 +48,11 @@ class RequestHead:
         if len(values) == 1:
             return (values[0].decode("latin-1"),)
         return tuple([value.decode("latin-1") for value in values])
+
+    @property
+    def dpop(self) -> tuple[str, ...]:
+        """Every ``DPoP`` proof header, in order (RFC 9449: exactly one is a proof)."""
+        return tuple([value.decode("latin-1") for value in self._dpop]) if self._dpop else ()
 
     @property
     def cookie(self) -> str:
@@ -100,6 +106,7 @@ def read_head(scope: Scope) -> RequestHead:
     authorization: list[bytes] = []
     cookies: list[bytes] = []
     first: dict[bytes, bytes] = {}
+    proofs: list[bytes] = []
     length = None
     for name, value in scope["headers"]:
         if name == _AUTHORIZATION:
@@ -108,9 +115,11 @@ def read_head(scope: Scope) -> RequestHead:
             cookies.append(value)
         elif name == _CONTENT_LENGTH:
             length = value
+        elif name == _DPOP:
+            proofs.append(value)
         elif name not in first:
             first[name] = value
-    head = scope[_HEAD] = RequestHead(authorization, cookies, first, length)
+    head = scope[_HEAD] = RequestHead(authorization, cookies, first, length, proofs)
     return head
 
 

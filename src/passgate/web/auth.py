@@ -2,6 +2,8 @@
 
 A request that sends ``Authorization`` is judged by it alone; otherwise by the session cookie.
 Cookie callers must prove unsafe requests with the CSRF token and, when sent, a same-site Origin.
+A DPoP-bound token (``Authorization: DPoP``) comes with a proof of its key, checked on every
+request: such a caller is never settled from the caches alone.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from starlette.types import Scope
 
 from passgate.credentials.records import Kind, Login
 from passgate.credentials.verifier import Verifier
-from passgate.errors import AuthError, CsrfFailed
-from passgate.transports import BearerTransport, CookieTransport, read_head
+from passgate.errors import AuthError, CsrfFailed, TokenInvalid
+from passgate.transports import BearerTransport, CookieTransport, DpopTransport, RequestHead, read_head
 from passgate.web.csrf import SessionCsrf
 from passgate.web.middleware import UNSAFE, site_origin
 
@@ -31,10 +33,11 @@ class Caller:
     and a frozen dataclass's ``__init__`` costs four times as much.
     """
 
-    __slots__ = ("_csrf", "kind", "login", "user_id", "username")
+    __slots__ = ("_csrf", "bound", "jkt", "kind", "login", "user_id", "username")
 
     def __init__(
         self, user_id: str, username: str, kind: Kind, login: Login, csrf: Callable[[Login], str] | None = None,
+        jkt: str | None = None,
     ) -> None:
         self.user_id = user_id
         self.username = username
@@ -43,12 +46,18 @@ class Caller:
         #: The login record behind the credential (as :meth:`Passgate.logins` lists them).
         self.login = login
         self._csrf = csrf
+        #: The thumbprint of the key that a DPoP-bound token is bound to, which this request proved
+        #: it holds; None for a bearer token or a cookie.
+        self.jkt = jkt
+        #: Whether the credential is bound to a key of the client's (a DPoP-bound token).
+        self.bound = jkt is not None
 
     def __repr__(self) -> str:
-        return f"Caller(user_id={self.user_id!r}, username={self.username!r}, kind={self.kind!r})"
+        return (f"Caller(user_id={self.user_id!r}, username={self.username!r}, kind={self.kind!r}, "
+                f"bound={self.bound!r})")
 
     def with_username(self, username: str) -> Caller:
-        return Caller(self.user_id, username, self.kind, self.login, self._csrf)
+        return Caller(self.user_id, username, self.kind, self.login, self._csrf, self.jkt)
 
     @property
     def session_id(self) -> str:
@@ -64,17 +73,34 @@ class Caller:
 class Authenticator:
     def __init__(
         self, verifier: Verifier, *, cookie: CookieTransport, bearer: BearerTransport, csrf: SessionCsrf,
-        public_url: str | None,
+        public_url: str | None, dpop: DpopTransport | None = None,
     ) -> None:
+        """``dpop``: None when the deployment takes no DPoP-bound tokens (``--dpop off``)."""
         self.verifier, self.cookie, self.bearer, self.csrf = verifier, cookie, bearer, csrf
         self.public_url = public_url
+        self.dpop = dpop
         self._csrf_of = csrf.token  # bound once: a session caller is built on every cookie request
 
-    def _credentials(self, scope: Scope) -> tuple[str | None, str | None]:
-        """The bearer token, or else the session cookie, that the request sends."""
-        head = read_head(scope)
-        token = self.bearer.read(head)
-        return token, (self.cookie.read(head) if token is None else None)
+    def _credentials(self, head: RequestHead) -> tuple[str | None, str | None, str | None]:
+        """The DPoP-bound token, the bearer token, or else the session cookie, that the request sends.
+
+        Bearer is asked first, so that a bearer request pays nothing for DPoP: its transport refuses
+        any other scheme, and only then is the DPoP scheme looked for."""
+        try:
+            token = self.bearer.read(head)
+        except TokenInvalid:
+            bound = self.dpop.read(head) if self.dpop is not None else None
+            if bound is None:
+                raise
+            return bound, None, None
+        return None, token, (self.cookie.read(head) if token is None else None)
+
+    def request_uri(self, scope: Scope) -> str:
+        """The URI the client addressed, as a DPoP proof names it (``htu``): ``--public-url``, else the
+        request's own scheme and host, and the path."""
+        origin = self.public_url or f"{scope.get('scheme', 'http')}://{read_head(scope).host}"
+        path: str = scope["path"]
+        return origin + path
 
     def known(self, scope: Scope) -> Caller | None:
         """The caller if it is settled without waiting: resolved earlier in this request, or a
@@ -82,9 +108,11 @@ class Authenticator:
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is not None:
             return resolved[0]
-        token, cookie = self._credentials(scope)
+        bound, token, cookie = self._credentials(read_head(scope))
         caller = None
-        if token is not None:
+        if bound is not None:
+            pass  # the proof is checked, its jti spent, on every request: never settled from the caches
+        elif token is not None:
             login = self.verifier.bearer_now(token)
             caller = None if login is None else Caller(login.user_id, login.username, "token", login)
         elif cookie is not None:
@@ -95,7 +123,14 @@ class Authenticator:
         return caller
 
     async def _resolve(self, scope: Scope) -> Caller | None:
-        token, cookie = self._credentials(scope)
+        head = read_head(scope)
+        bound, token, cookie = self._credentials(head)
+        if bound is not None:
+            assert self.dpop is not None
+            login, jkt = await self.verifier.dpop(
+                bound, self.dpop.proof(head), method=scope["method"], uri=self.request_uri(scope)
+            )
+            return Caller(login.user_id, login.username, "token", login, jkt=jkt)
         if token is not None:
             login = await self.verifier.bearer(token)
             return Caller(login.user_id, login.username, "token", login)

@@ -22,10 +22,10 @@ from starlette.types import ASGIApp
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
-from passgate.errors import AuthError, NotFound
+from passgate.errors import AuthError, InvalidDpopProof, NotFound
 from passgate.identity.emails import Email
 from passgate.identity.users import User, UserRepository
-from passgate.transports import BearerTransport, CookieTransport, read_head
+from passgate.transports import BearerTransport, CookieTransport, DpopTransport, read_head
 from passgate.web import problems
 from passgate.web.api import SERVICE_PATHS, routes
 from passgate.web.auth import Authenticator, Caller
@@ -55,6 +55,9 @@ class WebOptions:
     cors_origins: tuple[str, ...] = ()
     #: Proxies whose ``X-Forwarded-For`` names the client (addresses or networks); none by default.
     trusted_proxies: tuple[str, ...] = ()
+    #: DPoP-bound tokens (RFC 9449): ``off`` (proofs ignored, bound tokens refused), ``allowed``
+    #: (a client binds its tokens by sending a proof), ``required`` (every token request needs one).
+    dpop: Literal["off", "allowed", "required"] = "allowed"
 
 
 class Gate:
@@ -67,13 +70,14 @@ class Gate:
         self.deployment, self.options = deployment, options
         self.cookie = CookieTransport(insecure=options.insecure_cookies, max_age=options.cookie_max_age)
         self.bearer = BearerTransport()
+        self.dpop = DpopTransport()
         #: The pre-session token of HTML forms shown to anonymous visitors (login, registration).
         self.form_tokens = FormTokens(deployment.secret, insecure=options.insecure_cookies)
         self.metrics = Metrics(hashes=deployment.hasher.counts)
         self.clients = ClientAddresses(options.trusted_proxies)
         self.authenticator = Authenticator(
             deployment.verifier, cookie=self.cookie, bearer=self.bearer, csrf=SessionCsrf(deployment.secret),
-            public_url=options.public_url,
+            public_url=options.public_url, dpop=None if options.dpop == "off" else self.dpop,
         )
 
     @property
@@ -147,13 +151,39 @@ class Gate:
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
         return caller, self.cookie.set_header(cookie)
 
-    async def start_tokens(self, request: Request, user: User) -> TokenPair:
-        """A new token login for ``user``: a short access token and a rotating refresh token."""
-        return await self.deployment.tokens.open(user.id, user.username, self.clients.client(request.scope))
+    async def token_key(self, request: Request) -> str | None:
+        """At a token endpoint: the thumbprint of the key whose DPoP proof the request sends (the
+        proof checked and its ``jti`` spent), or None without one.  InvalidDpopProof (400) for a bad
+        proof, and for none under ``--dpop required``; under ``--dpop off`` every proof is ignored."""
+        mode = self.options.dpop
+        if mode == "off":
+            return None
+        try:
+            proof = self.dpop.proof(read_head(request.scope))
+            if proof is None:
+                if mode == "required":
+                    raise InvalidDpopProof("this deployment requires a DPoP proof with every token request")
+                return None
+            uri = self.authenticator.request_uri(request.scope)
+            return (await self.deployment.verifier.proofs.verify(proof, method=request.method, uri=uri)).jkt
+        except InvalidDpopProof as exc:
+            exc.token_request = True
+            raise
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
-        """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login)."""
-        return await self.deployment.tokens.refresh(refresh_token)
+    def nonce_headers(self) -> dict[str, str]:
+        """``DPoP-Nonce`` with the current server nonce, when the deployment asks proofs for one."""
+        nonces = self.deployment.verifier.proofs.nonces
+        return {"DPoP-Nonce": nonces.current()} if nonces is not None and self.options.dpop != "off" else {}
+
+    async def start_tokens(self, request: Request, user: User, *, jkt: str | None = None) -> TokenPair:
+        """A new token login for ``user``: a short access token and a rotating refresh token, bound
+        to the client's key when ``jkt`` (:meth:`token_key`) is given."""
+        return await self.deployment.tokens.open(user.id, user.username, self.clients.client(request.scope), jkt=jkt)
+
+    async def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
+        """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login); a bound
+        one needs ``jkt``, its key's (:meth:`token_key`)."""
+        return await self.deployment.tokens.refresh(refresh_token, jkt=jkt)
 
     async def end(self, login: Login) -> None:
         """End one login, cookie or token, on every node."""
@@ -276,8 +306,9 @@ class Gate:
         if options.cors_origins:
             guards.append((ProblemCORSMiddleware, {
                 "allow_origins": list(options.cors_origins), "allow_credentials": False,
-                "allow_methods": ["GET", "POST", "PUT", "DELETE"], "allow_headers": ["Authorization", "Content-Type"],
-                "max_age": 600,
+                "allow_methods": ["GET", "POST", "PUT", "DELETE"],
+                "allow_headers": ["Authorization", "Content-Type", "DPoP"],
+                "expose_headers": ["WWW-Authenticate", "DPoP-Nonce"], "max_age": 600,
             }))
         guards.append((OriginGuardMiddleware, {"public_url": options.public_url, "cors_origins": options.cors_origins,
                                                "cors_paths": [prefix + p for p in TOKEN_PATHS]}))

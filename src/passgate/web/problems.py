@@ -22,6 +22,7 @@ from passgate.errors import (
     CsrfFailed,
     EmailTaken,
     Forbidden,
+    InvalidDpopProof,
     MailTokenInvalid,
     MailUnavailable,
     MalformedRequest,
@@ -34,10 +35,11 @@ from passgate.errors import (
     TokenExpired,
     TokenInvalid,
     UnsupportedMediaType,
+    UseDpopNonce,
     UsernameTaken,
     WrongPassword,
 )
-from passgate.transports import BearerTransport
+from passgate.transports import BearerTransport, DpopTransport
 
 log = logging.getLogger("passgate.web")
 #: Why each invalid token was refused: the answer says only that it was (TokenInvalid).
@@ -59,7 +61,7 @@ CODES = (
     "invalid_credentials", "not_authenticated", "token_invalid", "token_expired", "session_revoked",
     "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
     "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
-    "email_taken", "mail_unavailable",
+    "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce",
 )
 #: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -109,6 +111,7 @@ def documented(statuses: Iterable[int]) -> dict[int | str, dict[str, Any]]:
 #: The transport whose challenge every 401 carries (RFC 9110: a 401 names a scheme; a cookie has none).
 _BEARER = BearerTransport()
 CHALLENGE = _BEARER.challenge()
+_DPOP = DpopTransport()
 
 #: By the most specific class in an error's MRO; anything else is a 500.
 _STATUS: dict[type[PassgateError], int] = {
@@ -120,6 +123,8 @@ _STATUS: dict[type[PassgateError], int] = {
 
 def http_status(exc: PassgateError) -> int:
     """The HTTP status that answers ``exc``."""
+    if isinstance(exc, InvalidDpopProof) and exc.token_request:
+        return 400  # OAuth's answer at a token endpoint (RFC 9449 §5)
     for kind in type(exc).__mro__:
         status = _STATUS.get(kind)
         if status is not None:
@@ -134,6 +139,8 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
 
 
 def challenge_for(exc: PassgateError) -> str:
+    if isinstance(exc, InvalidDpopProof):
+        return _DPOP.challenge(exc.code)
     if isinstance(exc, TokenInvalid | TokenExpired):
         return _BEARER.challenge("invalid_token", exc.code)
     return CHALLENGE
@@ -143,6 +150,10 @@ def from_error(exc: PassgateError) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, TokenInvalid):
         tokens_log.info("token refused: %s", exc.reason)
+    if isinstance(exc, InvalidDpopProof):
+        tokens_log.info("DPoP proof refused: %s", exc.reason)
+    if isinstance(exc, UseDpopNonce) and exc.nonce:
+        headers["DPoP-Nonce"] = exc.nonce
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable | MailUnavailable):

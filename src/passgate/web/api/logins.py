@@ -20,7 +20,8 @@ async def me(gate: "Gate", request: Request) -> Response:
     if not known:
         email = await gate.email_of(caller.user_id)
     return EncodedResponse(me_body(caller.user_id, caller.username, caller.kind, caller.login.id,
-                                   email.address if email else None, bool(email and email.verified)))
+                                   email.address if email else None, bool(email and email.verified),
+                                   caller.bound))
 
 
 async def list_logins(gate: "Gate", request: Request) -> Response:

@@ -17,19 +17,23 @@ if TYPE_CHECKING:
 
 async def open_tokens(gate: "Gate", request: Request) -> Response:
     body = await bodies.read(request, Credentials)
+    jkt = await gate.token_key(request)  # before the password: a bad proof costs no hash
     user = await gate.authenticate(request, body.username, body.password)
-    return no_store(JSONResponse(token_body(await gate.start_tokens(request, user))))
+    pair = await gate.start_tokens(request, user, jkt=jkt)
+    return no_store(JSONResponse(token_body(pair), headers=gate.nonce_headers()))
 
 
 async def refresh(gate: "Gate", request: Request) -> Response:
     body = await bodies.read(request, RefreshRequest)
-    return no_store(JSONResponse(token_body(await gate.refresh(body.refresh_token))))
+    jkt = await gate.token_key(request)
+    pair = await gate.refresh(body.refresh_token, jkt=jkt)
+    return no_store(JSONResponse(token_body(pair), headers=gate.nonce_headers()))
 
 
 async def revoke_token(gate: "Gate", request: Request) -> Response:
     caller = await gate.caller(request)
     if caller.kind != "token":
-        raise AuthError("send the bearer token to revoke")
+        raise AuthError("send the access token to revoke")
     await gate.end(caller.login)
     return Response(status_code=204)
 

@@ -26,7 +26,7 @@ def session_body(caller: Caller) -> dict[str, Any]:
 
 def token_body(pair: TokenPair) -> dict[str, Any]:
     return {
-        "access_token": pair.access_token, "token_type": "Bearer", "expires_in": pair.expires_in,
+        "access_token": pair.access_token, "token_type": pair.token_type, "expires_in": pair.expires_in,
         "refresh_token": pair.refresh_token, "refresh_expires_in": pair.refresh_expires_in,
     }
 
@@ -40,15 +40,16 @@ def login_body(login: Login, current: Caller) -> dict[str, Any]:
         "id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
         "last_seen_at": iso(login.last_seen_at), "expires_at": iso(login.ends_at),
         "user_agent": login.user_agent, "ip": login.ip, "current": login.id == current.login.id,
+        "bound": login.bound,
     }
 
 
 @functools.lru_cache(maxsize=50_000)
 def me_body(user_id: str, username: str, kind: str, session_id: str, email: str | None = None,
-            email_verified: bool = False) -> Encoded:
+            email_verified: bool = False, bound: bool = False) -> Encoded:
     """``GET /api/me``'s body, encoded once per login and address: the same caller asks again and again."""
     return Encoded.of({"id": user_id, "username": username, "auth": AUTH_NAMES[kind], "session_id": session_id,
-                       "email": email, "email_verified": email_verified})
+                       "email": email, "email_verified": email_verified, "bound": bound})
 
 
 def no_store(response: Response) -> Response:
