@@ -9,6 +9,7 @@ that nobody can squat on another person's address by typing it first.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -77,14 +78,34 @@ class EmailRepository:
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
         self._engine, self._clock = engine, clock
         self._cache: dict[str, tuple[float, Email | None]] = {}
+        self._renewing: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def cached(self, user_id: str) -> tuple[bool, Email | None]:
-        """Whether this node's memory of the account's address is at most :data:`CACHE_TTL` old, and
-        the address it holds (None: none).  Synchronous: the hot path waits on nothing."""
+        """Whether this node remembers the account's address, and the address (None: none).
+
+        Synchronous: the hot path waits on nothing.  A memory older than :data:`CACHE_TTL` is still
+        answered while one read in the background renews it: were every request of a busy caller to
+        wait for its own read when the memory expires, they would queue behind one another (p99
+        seven times as long under wrk).  So an address is at most :data:`CACHE_TTL` and one read old.
+        """
         hit = self._cache.get(user_id)
-        if hit is not None and time.monotonic() - hit[0] < CACHE_TTL:
-            return True, hit[1]
-        return False, None
+        if hit is None:
+            return False, None
+        if time.monotonic() - hit[0] >= CACHE_TTL and user_id not in self._renewing:
+            self._renewing.add(user_id)
+            task = asyncio.get_running_loop().create_task(self._renew(user_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True, hit[1]
+
+    async def _renew(self, user_id: str) -> None:
+        try:
+            await self.get(user_id)
+        except StoreUnavailable:
+            pass  # the old memory stays; the next request tries again
+        finally:
+            self._renewing.discard(user_id)
 
     async def get(self, user_id: str, *, cached: bool = False) -> Email | None:
         """The account's address; ``cached``: from this node's memory when at most :data:`CACHE_TTL` old."""
