@@ -1,6 +1,7 @@
 """What every page of the board shares: the deployment, the posts, the templates, and how a page
 answers (rendered with the viewer and a form token, or a redirect)."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from passgate import Caller, Passgate, StoreUnavailable
+from passgate import Caller, Passgate, PassgateError, StoreUnavailable, form_fields, http_status
 from passgate.board.posts import PostRepository
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -46,6 +47,20 @@ class Board:
             return await self.pg.optional_user(request)
         except StoreUnavailable:
             return None
+
+    async def account_form(self, request: Request,
+                           act: Callable[[Caller, FormData], Awaitable[Response]]) -> Response:
+        """A form of ``/account``: its caller (or the login page), then ``act``; a refusal of it is
+        shown on the account page."""
+        form = await form_fields(request)
+        try:
+            caller = await self.form_caller(request, form)
+        except PassgateError:
+            return redirect("/login?next=/account")
+        try:
+            return await act(caller, form)
+        except PassgateError as exc:
+            return await self.account(request, caller, http_status(exc), error=exc.detail)
 
     async def form_caller(self, request: Request, form: FormData) -> Caller:
         """The caller of a form post, its CSRF token checked."""

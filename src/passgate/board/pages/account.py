@@ -3,10 +3,11 @@
 import contextlib
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passgate import Endpoint, PassgateError, form_fields, http_status
+from passgate import Caller, Endpoint, PassgateError, form_fields
 from passgate.board.site import field, redirect
 
 if TYPE_CHECKING:
@@ -51,30 +52,20 @@ async def account_page(board: "Board", request: Request, changed: int | None = N
 
 
 async def change_password(board: "Board", request: Request) -> Response:
-    form = await form_fields(request)
-    try:
-        caller = await board.form_caller(request, form)
-    except PassgateError:
-        return redirect("/login?next=/account")
-    try:
+    async def act(caller: Caller, form: FormData) -> Response:
         count = await board.pg.change_password(request, caller, field(form, "current_password"),
                                                field(form, "new_password"))
-    except PassgateError as exc:
-        return await board.account(request, caller, http_status(exc), error=exc.detail)
-    return redirect(f"/account?changed={count}")
+        return redirect(f"/account?changed={count}")
+
+    return await board.account_form(request, act)
 
 
 async def delete_account(board: "Board", request: Request) -> Response:
-    form = await form_fields(request)
-    try:
-        caller = await board.form_caller(request, form)
-    except PassgateError:
-        return redirect("/login?next=/account")
-    try:
+    async def act(caller: Caller, form: FormData) -> Response:
         await board.pg.delete_account(request, caller, field(form, "password"))
-    except PassgateError as exc:
-        return await board.account(request, caller, http_status(exc), error=exc.detail)
-    return redirect("/", board.pg.clear_cookie())
+        return redirect("/", board.pg.clear_cookie())
+
+    return await board.account_form(request, act)
 
 
 ENDPOINTS = [

@@ -4,10 +4,11 @@ the JSON API; the forms of anonymous visitors carry the pre-session form token."
 
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passgate import Endpoint, PassgateError, form_fields, http_status
+from passgate import Caller, Endpoint, PassgateError, form_fields, http_status
 from passgate.board.site import field, redirect
 
 if TYPE_CHECKING:
@@ -84,16 +85,11 @@ async def verify(board: "Board", request: Request) -> Response:
 
 
 async def set_email(board: "Board", request: Request) -> Response:
-    form = await form_fields(request)
-    try:
-        caller = await board.form_caller(request, form)
-    except PassgateError:
-        return redirect("/login?next=/account")
-    try:
+    async def act(caller: Caller, form: FormData) -> Response:
         await board.pg.set_email(request, caller, field(form, "email"), field(form, "password"))
-    except PassgateError as exc:
-        return await board.account(request, caller, http_status(exc), error=exc.detail)
-    return redirect("/account?mailed=1")
+        return redirect("/account?mailed=1")
+
+    return await board.account_form(request, act)
 
 
 ENDPOINTS = [
