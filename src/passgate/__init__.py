@@ -49,6 +49,7 @@ from passgate.root import Passgate
 from passgate.web.auth import Caller
 from passgate.web.bodies import form_fields
 from passgate.web.bodies import read as read_json
+from passgate.web.gate import PasswordChanged
 from passgate.web.problems import http_status
 from passgate.web.routing import Endpoint
 from passgate.web.schemas import Body
@@ -75,6 +76,7 @@ __all__ = [
     "Passgate",
     "PassgateError",
     "PassgateMiddleware",
+    "PasswordChanged",
     "RateLimited",
     "Settings",
     "StoreUnavailable",
