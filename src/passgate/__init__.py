@@ -43,7 +43,7 @@ from passgate.errors import (
     WrongPassword,
 )
 from passgate.identity.emails import Email
-from passgate.identity.names import username_key
+from passgate.identity.names import username_key, username_skeleton
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
 from passgate.web.auth import Caller
@@ -93,4 +93,5 @@ __all__ = [
     "read_json",
     "requires_user",
     "username_key",
+    "username_skeleton",
 ]
