@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck layers servers clean bench
+.PHONY: run test lint typecheck layers servers clean bench matrix
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,13 @@ test: $(VENV)/.dev-installed servers lint typecheck layers
 docs: $(VENV)/.dev-installed
 	$(BIN)/python docs/build.py
 
+# The suite on the lowest and the highest versions the dependency bounds allow (scripts/matrix.sh).
+matrix: servers
+	bash scripts/matrix.sh
+
 bench: $(VENV)/.installed servers
 	$(BIN)/python -m pip install -q --disable-pip-version-check 'matplotlib>=3.8' 'httpx>=0.27'
 	$(BIN)/python -m benchmarks.lab
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-lowest .venv-highest dist build .pytest_cache .mypy_cache .ruff_cache

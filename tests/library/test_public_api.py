@@ -7,7 +7,11 @@ import inspect
 import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
+
+import pytest
+from packaging.version import Version
 
 import passgate
 from tests.library.apps import EXAMPLES, ROOT
@@ -65,6 +69,9 @@ def test_the_embedding_guide_shows_the_examples_as_they_are() -> None:
         assert block in own_users
 
 
+@pytest.mark.skipif(Version(version("pydantic")) < Version("2.12"),
+                    reason="pdoc renders pydantic's own members, which warn before pydantic 2.12: the docs are built "
+                           "with the development environment, whatever the lowest pydantic a user may run")
 def test_the_docs_build_without_warnings(tmp_path: Path) -> None:
     built = subprocess.run([sys.executable, str(DOCS / "build.py"), str(tmp_path)], capture_output=True, text=True,
                            timeout=300, check=False)
