@@ -4,7 +4,7 @@ by mail.  No web I/O here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from passgate import audit
 from passgate.credentials.device_cookies import DeviceCookies
@@ -57,7 +57,7 @@ class Accounts:
             await self.limiter.check(account, ip)  # before the lookup: a locked account's guesses cost none
             return await self._verify(await self.users.find(username), account, password, ip, None)
         user = await self.users.find(username)
-        device = self.devices.device(device_cookie, user.id) if user is not None else None
+        device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
         await self.limiter.check(account, ip, device=device)
         return await self._verify(user, account, password, ip, device)
 
@@ -70,6 +70,7 @@ class Accounts:
         await self.limiter.check(account, ip, device=device)  # failures answered while it was hashed count too
         if verdict.new_hash:
             await self.users.set_password_hash(user.id, verdict.new_hash)
+            return replace(user, password_hash=verdict.new_hash)  # what a device cookie issued now binds to
         return user
 
     async def confirm(self, user_id: str, password: str, ip: str, *, login_id: str | None = None) -> User:

@@ -11,6 +11,7 @@ from passgate.stores import MemoryStore
 
 NOW = 1_800_000_000.0
 YEAR = 365 * 86400.0
+HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
 
 
 def cookies(clock: list[float], secret: bytes = b"s" * 32) -> DeviceCookies:
@@ -20,30 +21,37 @@ def cookies(clock: list[float], secret: bytes = b"s" * 32) -> DeviceCookies:
 def test_a_device_cookie_names_its_account_and_nothing_else() -> None:
     clock = [NOW]
     devices = cookies(clock)
-    value = devices.issue("user-a")
-    device = devices.device(value, "user-a")
+    value = devices.issue("user-a", HASH)
+    device = devices.device(value, "user-a", HASH)
     assert device is not None and device not in value  # what its failures are counted under tells nothing
-    assert devices.device(value, "user-b") is None
+    assert devices.device(value, "user-b", HASH) is None
     assert "user-a" not in value
-    assert cookies(clock, b"t" * 32).device(value, "user-a") is None  # another deployment's
-    assert devices.issue("user-a") != value and devices.device(devices.issue("user-a"), "user-a") != device
+    assert cookies(clock, b"t" * 32).device(value, "user-a", HASH) is None  # another deployment's
+    assert devices.issue("user-a", HASH) != value
+    assert devices.device(devices.issue("user-a", HASH), "user-a", HASH) != device
+
+
+def test_a_new_password_ends_the_device_cookies_of_the_old_one() -> None:
+    devices = cookies([NOW])
+    value = devices.issue("user-a", HASH)
+    assert devices.device(value, "user-a", HASH + "x") is None
 
 
 def test_a_device_cookie_lives_its_max_age_and_not_from_the_future() -> None:
     clock = [NOW]
     devices = cookies(clock)
-    value = devices.issue("user-a")
+    value = devices.issue("user-a", HASH)
     clock[0] = NOW + YEAR
-    assert devices.device(value, "user-a") is not None
+    assert devices.device(value, "user-a", HASH) is not None
     clock[0] = NOW + YEAR + 1
-    assert devices.device(value, "user-a") is None
+    assert devices.device(value, "user-a", HASH) is None
     clock[0] = NOW - 120  # issued two minutes from now, as this clock sees it
-    assert devices.device(value, "user-a") is None
+    assert devices.device(value, "user-a", HASH) is None
 
 
 @pytest.mark.parametrize("value", [None, "", "x", "1.2.3", "é" * 10, "1" * 13 + ".a.b", "9" * 2000, "1.\x00.2"])
 def test_anything_else_is_no_device_cookie(value: str | None) -> None:
-    assert cookies([NOW]).device(value, "user-a") is None
+    assert cookies([NOW]).device(value, "user-a", HASH) is None
 
 
 def test_no_key_in_the_repr() -> None:

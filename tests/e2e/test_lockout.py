@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.e2e.api import COOKIE, assert_problem, cookie_value, register
+from tests.e2e.api import COOKIE, assert_problem, bearer, cookie_value, register
 from tests.nodes import Node
 
 NODE_ARGS = ("--login-limit", "10/5m", "--trusted-proxies", "127.0.0.1")
@@ -95,6 +95,18 @@ def test_a_device_cookie_that_failed_too_often_is_locked_itself(client: httpx.Cl
     assert attempt(client, "/api/session", name, password).status_code == 200
     lock_out(client, name)
     assert_problem(attempt(client, "/api/session", name, password, device=device), 429, "rate_limited")
+
+
+def test_a_new_password_ends_the_device_cookies_of_the_old_one(client: httpx.Client) -> None:
+    # Whoever knew the old password may have collected device cookies with it: each would buy more guesses.
+    name, password = register(client)
+    old = device_cookie(client, name, password)
+    token = attempt(client, "/api/token", name, password).json()["access_token"]
+    changed = client.put("/api/me/password", json={"current_password": password, "new_password": "another horse"},
+                         headers={**bearer(token), "X-Forwarded-For": address()})
+    assert changed.status_code == 204, changed.text
+    lock_out(client, name)
+    assert_problem(attempt(client, "/api/session", name, "another horse", device=old), 429, "rate_limited")
 
 
 def test_the_address_count_holds_with_a_device_cookie(client: httpx.Client) -> None:

@@ -2,9 +2,11 @@
 Attacks with Device Cookies").
 
 After a successful login the client gets a device cookie, ``ISSUED.NONCE.MAC``: the issue time, 128
-random bits, and an HMAC (under a key derived from the deployment secret) of both and of the user's id.
-It names its account through the MAC alone, so the cookie tells a reader nothing, and one of another
-account, or of another deployment, simply does not check.  The server keeps no state for it.
+random bits, and an HMAC (under a key derived from the deployment secret) of both, of the user's id
+and of the user's password hash.  It names its account through the MAC alone, so the cookie tells a
+reader nothing, and one of another account, or of another deployment, simply does not check.  The
+server keeps no state for it; a new password ends every device cookie of the old one, so that one
+who knew the old password cannot keep the device cookies they collected with it.
 
 A login that presents a live device cookie of its account is not held to the account's lockout
 (the one that strangers' guesses fill); its failures are counted under the cookie's own id instead
@@ -39,25 +41,25 @@ class DeviceCookies:
     def __repr__(self) -> str:
         return f"DeviceCookies(max_age={self.max_age!r})"
 
-    def issue(self, user_id: str) -> str:
-        """A new device cookie of ``user_id``'s account."""
+    def issue(self, user_id: str, password_hash: str) -> str:
+        """A new device cookie of ``user_id``'s account, while its password hash is ``password_hash``."""
         issued, nonce = str(int(self._clock())), secrets.token_urlsafe(16)
-        return f"{issued}.{nonce}.{self._signer.sign(_message(issued, nonce, user_id))}"
+        return f"{issued}.{nonce}.{self._signer.sign(_message(issued, nonce, user_id, password_hash))}"
 
-    def device(self, cookie: str | None, user_id: str) -> str | None:
+    def device(self, cookie: str | None, user_id: str, password_hash: str) -> str | None:
         """The id that the failures of ``cookie``'s holder are counted under, when it is a live
-        device cookie of ``user_id``'s account; None for anything else."""
+        device cookie of ``user_id``'s account and its password; None for anything else."""
         found = _COOKIE.match(cookie) if cookie and len(cookie) < 64 else None
         if found is None:
             return None
         issued, nonce, mac = found.groups()
         if not -CLOCK_SKEW <= self._clock() - int(issued) <= self.max_age:
             return None
-        if not self._signer.check(_message(issued, nonce, user_id), mac):
+        if not self._signer.check(_message(issued, nonce, user_id, password_hash), mac):
             return None
         return hashlib.sha256(nonce.encode()).hexdigest()[:32]
 
 
-def _message(issued: str, nonce: str, user_id: str) -> str:
-    # The two fixed-form parts first: a user id (an application's own may hold dots) cannot shift them.
-    return f"{issued}.{nonce}.{user_id}"
+def _message(issued: str, nonce: str, user_id: str, password_hash: str) -> str:
+    # The fixed-form parts first: a user id (an application's own may hold dots) cannot shift them.
+    return f"{issued}.{nonce}.{hashlib.sha256(password_hash.encode()).hexdigest()}.{user_id}"

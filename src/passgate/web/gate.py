@@ -155,8 +155,8 @@ class Gate:
     def device_cookie(self, user: User) -> str:
         """The ``Set-Cookie`` value of a new device cookie for ``user``: add it to every successful
         login's answer (the API's and the board's do), so that this client is not locked out by
-        strangers' guesses at the account later."""
-        return self.device.set_header(self.deployment.accounts.devices.issue(user.id))
+        strangers' guesses at the account later.  A new password ends it."""
+        return self.device.set_header(self.deployment.accounts.devices.issue(user.id, user.password_hash))
 
     async def start_session(self, request: Request, user: User) -> tuple[Caller, str]:
         """A new cookie login for ``user``, ending the session the request carried: the caller and
