@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.api import COOKIE, assert_problem, bearer, cookie_value, register
 from tests.nodes import Node
+from tests.servers import RedisServer
 
 NODE_ARGS = ("--login-limit", "10/5m", "--trusted-proxies", "127.0.0.1")
 DEVICE = "__Host-passgate-device"
@@ -137,6 +138,21 @@ def test_under_insecure_cookies_the_device_cookie_is_plain(nodes: Callable[..., 
         response = client.post("/api/session", json={"username": name, "password": password})
         (device,) = [h for h in response.headers.get_list("set-cookie") if h.startswith("passgate-device=")]
         assert "Secure" not in device and "HttpOnly" in device and f"Max-Age={30 * 86400}" in device
+
+
+def test_nodes_on_one_redis_share_the_device_cookies_and_their_counts(nodes: Callable[..., Node],
+                                                                       redis_server: RedisServer) -> None:
+    one, two = (nodes("--store", redis_server.url, *NODE_ARGS) for _ in range(2))  # one data dir: one secret
+    with one.client() as first, two.client() as second:
+        name, password = register(first)
+        device = device_cookie(first, name, password)
+        lock_out(second, name)
+        assert_problem(attempt(first, "/api/session", name, password), 429, "rate_limited")
+        assert attempt(second, "/api/token", name, password, device=device).status_code == 200
+        for n in range(10):
+            wrong = attempt((first, second)[n % 2], "/api/session", name, "wrong pass", device=device)
+            assert_problem(wrong, 401, "invalid_credentials")
+        assert_problem(attempt(first, "/api/token", name, password, device=device), 429, "rate_limited")
 
 
 def _form(client: httpx.Client, at: str) -> tuple[str, str]:
