@@ -26,7 +26,7 @@ from passgate.credentials.secrets import Signer
 
 __all__ = ["DeviceCookies"]
 
-_COOKIE = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{24})$")
+_COOKIE = re.compile(r"^([0-9]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{24})$")
 #: A cookie issued this far ahead of this node's clock still counts (another node's clock may be ahead).
 CLOCK_SKEW = 60.0
 
