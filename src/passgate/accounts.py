@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from passgate import audit
+from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.ratelimit import LoginLimiter
 from passgate.errors import Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
@@ -27,6 +28,8 @@ class Accounts:
     emails: EmailRepository
     mailer: Mailer
     mail_limiter: MailLimiter
+    #: The device cookies that exempt a client from the account's lockout (OWASP's device cookies).
+    devices: DeviceCookies
 
     async def register(self, username: str, password: str, *, email: str | None = None,
                        base_url: str = "") -> User:
@@ -42,34 +45,53 @@ class Accounts:
             await self._mail_verification(user, address, base_url, counted=True)
         return user
 
-    async def authenticate(self, username: str, password: str, ip: str) -> User:
-        """The user whose password this is; InvalidCredentials (same work, same answer) otherwise."""
+    async def authenticate(self, username: str, password: str, ip: str, *, device_cookie: str | None = None) -> User:
+        """The user whose password this is; InvalidCredentials (same work, same answer) otherwise.
+
+        ``device_cookie`` is the one the client sent (:attr:`devices`): a live one of this account
+        holds the attempt to the cookie's own count rather than the account's, which strangers can
+        fill.  The address's count holds either way.
+        """
         account = username_key(username)
-        await self.limiter.check(account, ip)
+        if device_cookie is None:
+            await self.limiter.check(account, ip)  # before the lookup: a locked account's guesses cost none
+            return await self._verify(await self.users.find(username), account, password, ip, None)
         user = await self.users.find(username)
+        device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
+        await self.limiter.check(account, ip, device=device)
+        return await self._verify(user, account, password, ip, device)
+
+    async def _verify(self, user: User | None, account: str, password: str, ip: str, device: str | None) -> User:
+        """The password checked, once the counts have been (``device``: the count that stands for the account's)."""
         verdict = await self.hasher.verify(user.password_hash if user else None, password)
         if user is None or not verdict.ok:
-            await self.limiter.failed(account, ip)
+            await self.limiter.failed(account, ip, device=device)
             raise InvalidCredentials("invalid username or password")
-        await self.limiter.check(account, ip)  # failures answered while this one was hashed count too
+        await self.limiter.check(account, ip, device=device)  # failures answered while it was hashed count too
         if verdict.new_hash:
             await self.users.set_password_hash(user.id, verdict.new_hash)
-            return replace(user, password_hash=verdict.new_hash)  # the hash a login opened now must find
+            return replace(user, password_hash=verdict.new_hash)  # what a new login and device cookie bind to
         return user
 
-    async def confirm(self, user_id: str, password: str, ip: str) -> User:
-        """Re-check the caller's own password (WrongPassword, counted like a failed login)."""
+    async def confirm(self, user_id: str, password: str, ip: str, *, login_id: str | None = None) -> User:
+        """Re-check the caller's own password (WrongPassword, counted like a failed login).
+
+        ``login_id``, the caller's login, is a client the user logged in from: it is held to its own
+        count, not to the account's lockout that strangers can cause.
+        """
         user = await self.users.get(user_id)
         if user is None:
             raise NotFound("no such user")
+        account, device = username_key(user.username), None if login_id is None else "login:" + login_id
         try:
-            return await self.authenticate(user.username, password, ip)
+            await self.limiter.check(account, ip, device=device)
+            return await self._verify(user, account, password, ip, device)
         except InvalidCredentials as exc:
             raise WrongPassword("the password is wrong") from exc
 
     async def change_password(self, user_id: str, current: str, new: str, *, keep: str | None, ip: str) -> int:
         check_password(new)
-        user = await self.confirm(user_id, current, ip)
+        user = await self.confirm(user_id, current, ip, login_id=keep)
         await self.users.set_password_hash(user.id, await self.hasher.hash(new))
         await self.mailer.forget(user.id, "reset")  # a reset link mailed earlier must not undo this
         revoked = await self.logins.revoke_all(user.id, keep=keep)
@@ -100,8 +122,8 @@ class Accounts:
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         return revoked
 
-    async def delete_confirmed(self, user_id: str, password: str, ip: str) -> int:
-        return await self.delete(await self.confirm(user_id, password, ip))
+    async def delete_confirmed(self, user_id: str, password: str, ip: str, *, login_id: str | None = None) -> int:
+        return await self.delete(await self.confirm(user_id, password, ip, login_id=login_id))
 
     # -- the address, and resetting a forgotten password by mail ------------------------------
 
@@ -111,13 +133,14 @@ class Accounts:
         await self.emails.set(user.id, address, verified=False)
         await self.mailer.send_link(Link("verify", address, user.id, email_key(address), user.username, base_url))
 
-    async def set_email(self, user_id: str, email: str, password: str, *, ip: str, base_url: str) -> Email:
+    async def set_email(self, user_id: str, email: str, password: str, *, ip: str, base_url: str,
+                        login_id: str | None = None) -> Email:
         """Give the account a new address, unverified, and mail it a verification link (the
         password re-checked under the login limit).  The new address replaces the old one at once;
         reset mail goes only to a verified address.  The account's own verified address again: no change."""
         address = check_email(email)
         self.mailer.check_available()
-        user = await self.confirm(user_id, password, ip)
+        user = await self.confirm(user_id, password, ip, login_id=login_id)
         current = await self.emails.get(user.id)
         if current is not None and current.verified and email_key(current.address) == email_key(address):
             return current  # verified already: nothing to mail

@@ -23,7 +23,8 @@ DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret-fi
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
     "audience",
-    "issuer", "login-limit", "outage", "cors-origins", "public-url", "trusted-proxies", "max-logins", "dpop",
+    "issuer", "login-limit", "device-cookie-ttl", "outage", "cors-origins", "public-url", "trusted-proxies",
+    "max-logins", "dpop",
     "password-time-cost", "password-memory-kib", "password-parallelism",
     "smtp-url", "mail-from", "mail-token-ttl", "mail-limit",
 )

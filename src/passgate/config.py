@@ -54,7 +54,7 @@ def _split_list(value: object) -> object:
 Duration = Annotated[float, NoDecode]
 #: The settings that are durations.
 DURATIONS = ("session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute",
-             "refresh_race_window", "mail_token_ttl")
+             "refresh_race_window", "mail_token_ttl", "device_cookie_ttl")
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
 #: Sender-constrained tokens (RFC 9449): refused, a client's choice, or every token request's duty.
 DpopMode = Literal["off", "allowed", "required"]
@@ -109,7 +109,12 @@ class Settings(BaseSettings):
     insecure_cookies: bool = False
     """Plain http outside loopback: drops ``Secure`` and the ``__Host-`` prefix of the cookies."""
     login_limit: Annotated[tuple[int, float], NoDecode] = (10, 300.0)
-    """Failed logins per account and per client address (``COUNT/WINDOW``); past it, 429 until the window passes."""
+    """Failed logins per account and per client address (``COUNT/WINDOW``); past it, 429 until the window passes.
+    A client with a device cookie of the account (from an earlier login) is held to its device cookie's own
+    count instead of the account's, so that strangers' guesses cannot lock the account's owner out."""
+    device_cookie_ttl: Duration = 365 * 86400
+    """How long a device cookie lasts: every successful login hands one out (``__Host-passgate-device``),
+    and a login that presents it is exempt from the account's lockout."""
     outage: Literal["grace", "closed"] = "grace"
     """Access tokens while the store is unreachable: ``grace`` (their signature, and what the node knew was
     revoked) or ``closed`` (503)."""

@@ -22,6 +22,7 @@ from passgate.accounts import Accounts
 from passgate.config import Settings, load_settings
 from passgate.credentials import schema as credentials_schema
 from passgate.credentials.cookies import CookieLogins
+from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.dpop import Nonces, ProofVerifier
 from passgate.credentials.keys import KeyRepository, load_secret
 from passgate.credentials.logins import LoginRepository
@@ -169,6 +170,7 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     mailer = _mailer(settings, engine, secret, clock)
     emails = EmailRepository(engine, clock=clock)
     mail_limiter = MailLimiter(store, limit=settings.mail_limit[0], window=settings.mail_limit[1])
+    devices = DeviceCookies(secret, max_age=settings.device_cookie_ttl, clock=clock)
     schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema)
     schemas += () if users else (identity_schema.schema,)
     return Deployment(
@@ -178,7 +180,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
                            rotation=RotationPolicy(race_window=settings.refresh_race_window)),
         verifier=Verifier(logins, cookies, signing, _proofs(settings, store, secret, clock), outage=settings.outage,
                           clock=clock),
-        limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter),
+        limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter,
+                                                  devices),
         emails=emails, mailer=mailer,
         token_options=_token_options(settings), schemas=schemas, clock=clock,
     )
@@ -186,6 +189,7 @@ def build(settings: Settings, *, users: UserRepository | None = None,
 
 def web_options(settings: Settings) -> WebOptions:
     return WebOptions(insecure_cookies=settings.insecure_cookies, cookie_max_age=int(settings.session_absolute),
+                      device_cookie_max_age=int(settings.device_cookie_ttl),
                       public_url=settings.public_url, cors_origins=settings.cors_origins,
                       trusted_proxies=settings.trusted_proxies, dpop=settings.dpop)
 

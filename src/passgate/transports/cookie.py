@@ -1,4 +1,5 @@
-"""The session cookie: ``__Host-passgate`` with ``Secure; HttpOnly; SameSite=Lax; Path=/``."""
+"""The session cookie: ``__Host-passgate`` with ``Secure; HttpOnly; SameSite=Lax; Path=/``; the device
+cookie (``__Host-passgate-device``) travels the same way."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from passgate.transports.base import RequestHead
 
 
 class CookieTransport:
-    def __init__(self, *, insecure: bool = False, max_age: int | None = None) -> None:
+    def __init__(self, *, insecure: bool = False, max_age: int | None = None, name: str = "passgate") -> None:
         #: ``--insecure-cookies`` drops ``Secure`` and with it the ``__Host-`` prefix, which requires it.
-        self.name = "passgate" if insecure else "__Host-passgate"
+        self.name = name if insecure else "__Host-" + name
         self._secure = not insecure
         self._max_age = max_age
 
@@ -31,7 +32,7 @@ class CookieTransport:
         return "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self._secure else "")
 
     def set_header(self, value: str) -> str:
-        """The ``Set-Cookie`` value that hands the browser this session."""
+        """The ``Set-Cookie`` value that hands the browser this cookie."""
         age = f"; Max-Age={self._max_age}" if self._max_age else ""
         return f"{self.name}={value}{age}{self._attributes()}"
 

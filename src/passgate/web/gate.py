@@ -51,6 +51,8 @@ class WebOptions:
     insecure_cookies: bool = False
     #: The session cookie's Max-Age (the absolute session lifetime), seconds.
     cookie_max_age: int = 12 * 3600
+    #: The device cookie's Max-Age (``--device-cookie-ttl``), seconds.
+    device_cookie_max_age: int = 365 * 86400
     public_url: str | None = None
     cors_origins: tuple[str, ...] = ()
     #: Proxies whose ``X-Forwarded-For`` names the client (addresses or networks); none by default.
@@ -79,6 +81,9 @@ class Gate:
     def __init__(self, deployment: Deployment, options: WebOptions = WebOptions()) -> None:
         self.deployment, self.options = deployment, options
         self.cookie = CookieTransport(insecure=options.insecure_cookies, max_age=options.cookie_max_age)
+        #: The device cookie that a successful login hands out (:meth:`device_cookie`).
+        self.device = CookieTransport(insecure=options.insecure_cookies, max_age=options.device_cookie_max_age,
+                                      name="passgate-device")
         self.bearer = BearerTransport()
         self.dpop = DpopTransport()
         #: The pre-session token of HTML forms shown to anonymous visitors (login, registration).
@@ -148,8 +153,20 @@ class Gate:
                                                        base_url=self.site_url(request))
 
     async def authenticate(self, request: Request, username: str, password: str) -> User:
-        """The user whose password this is, under the login limit; InvalidCredentials or RateLimited."""
-        return await self.deployment.accounts.authenticate(username, password, self.clients.address(request.scope))
+        """The user whose password this is, under the login limit; InvalidCredentials or RateLimited.
+
+        A device cookie of the account (:meth:`device_cookie`) that the request carries holds it to
+        the cookie's own failure count, not to the account's lockout that strangers can cause.
+        """
+        device_cookie = self.device.read(read_head(request.scope))
+        return await self.deployment.accounts.authenticate(username, password, self.clients.address(request.scope),
+                                                           device_cookie=device_cookie)
+
+    def device_cookie(self, user: User) -> str:
+        """The ``Set-Cookie`` value of a new device cookie for ``user``: add it to every successful
+        login's answer (the API's and the board's do), so that this client is not locked out by
+        strangers' guesses at the account later.  A new password ends it."""
+        return self.device.set_header(self.deployment.accounts.devices.issue(user.id, user.password_hash))
 
     async def start_session(self, request: Request, user: User) -> tuple[Caller, str]:
         """A new cookie login for ``user``, ending the session the request carried: the caller and
@@ -243,7 +260,8 @@ class Gate:
     async def delete_account(self, request: Request, caller: Caller, password: str) -> int:
         """Delete the caller's account (the password checked under the login limit) and every login of it."""
         return await self.deployment.accounts.delete_confirmed(caller.user_id, password,
-                                                               self.clients.address(request.scope))
+                                                               self.clients.address(request.scope),
+                                                               login_id=caller.login.id)
 
     # -- the address, and a forgotten password ---------------------------------------
 
@@ -261,7 +279,8 @@ class Gate:
         """Give the caller's account a new address (the password checked under the login limit) and
         mail it a verification link."""
         return await self.deployment.accounts.set_email(
-            caller.user_id, email, password, ip=self.clients.address(request.scope), base_url=self.site_url(request)
+            caller.user_id, email, password, ip=self.clients.address(request.scope), base_url=self.site_url(request),
+            login_id=caller.login.id,
         )
 
     async def verify_email(self, token: str) -> Email:

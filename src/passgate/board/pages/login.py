@@ -30,7 +30,7 @@ async def login(board: "Board", request: Request) -> Response:
     except PassgateError as exc:
         status = http_status(exc) if isinstance(exc, RateLimited | StoreUnavailable) else 401
         return board.render(request, "login.html", None, status, next=target, username=username, error=exc.detail)
-    return redirect(target, set_cookie)
+    return redirect(target, set_cookie, board.pg.device_cookie(user))
 
 
 async def register_page(board: "Board", request: Request) -> Response:
@@ -61,7 +61,9 @@ async def logout(board: "Board", request: Request) -> Response:
         return redirect("/", board.pg.clear_cookie())
     await board.pg.end(caller.login)
     response = redirect("/", board.pg.clear_cookie())
-    response.headers["Clear-Site-Data"] = '"cache", "cookies"'  # the board is the whole site: nothing of it stays
+    # Not "cookies": that would take the device cookie, which must outlive the session (OWASP's
+    # device cookies) or the next login from this browser is a stranger's again.
+    response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
 

@@ -21,6 +21,7 @@ async def open_session(gate: "Gate", request: Request) -> Response:
     caller, set_cookie = await gate.start_session(request, user)
     response = no_store(JSONResponse(session_body(caller)))
     response.headers["Set-Cookie"] = set_cookie
+    response.headers.append("Set-Cookie", gate.device_cookie(user))
     return response
 
 

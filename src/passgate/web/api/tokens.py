@@ -20,7 +20,9 @@ async def open_tokens(gate: "Gate", request: Request) -> Response:
     jkt = await gate.token_key(request)  # before the password: a bad proof costs no hash
     user = await gate.authenticate(request, body.username, body.password)
     pair = await gate.start_tokens(request, user, jkt=jkt)
-    return no_store(JSONResponse(token_body(pair), headers=gate.nonce_headers()))
+    response = no_store(JSONResponse(token_body(pair), headers=gate.nonce_headers()))
+    response.headers.append("Set-Cookie", gate.device_cookie(user))  # a client that keeps cookies is not locked out
+    return response
 
 
 async def refresh(gate: "Gate", request: Request) -> Response:
