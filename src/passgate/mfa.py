@@ -142,6 +142,14 @@ class SecondFactors:
             raise Forbidden("two-step login is on already; turn it off first")
         return Enrolment(secret, provisioning_uri(secret, account=user.username, issuer=issuer))
 
+    async def pending(self, user_id: str, *, issuer: str) -> Enrolment | None:
+        """The account's TOTP enrolment that waits for its first code (None: none, or TOTP is on)."""
+        state = await self.totp.get(user_id)
+        user = await self.users.get(user_id) if state is not None and not state.enabled else None
+        if state is None or user is None:
+            return None
+        return Enrolment(state.secret, provisioning_uri(state.secret, account=user.username, issuer=issuer))
+
     async def confirm(self, user_id: str, code: str) -> list[str]:
         """Turn the pending TOTP on with its first code; the ten recovery codes, shown this once."""
         _check_code(code)

@@ -255,12 +255,20 @@ class Gate:
         """The second factors the caller's account has on (``totp``, ``recovery_code``); empty: none."""
         return await self.deployment.factors.methods(caller.user_id)
 
+    def _totp_issuer(self) -> str:
+        """What authenticator apps show the account under: the public host, else ``passgate``."""
+        host = urlsplit(self.options.public_url).hostname if self.options.public_url else None
+        return host or "passgate"
+
     async def enrol_totp(self, request: Request, caller: Caller, password: str) -> Enrolment:
         """A new TOTP secret and its ``otpauth://`` URI, pending until :meth:`confirm_totp` (the password
         checked under the login limit); 403 while TOTP is on."""
-        host = urlsplit(self.options.public_url).hostname if self.options.public_url else None
         return await self.deployment.factors.enrol(caller.user_id, password, self.clients.address(request.scope),
-                                                   issuer=host or "passgate")
+                                                   issuer=self._totp_issuer())
+
+    async def pending_totp(self, caller: Caller) -> Enrolment | None:
+        """The caller's TOTP enrolment that waits for its first code, to show again; None when there is none."""
+        return await self.deployment.factors.pending(caller.user_id, issuer=self._totp_issuer())
 
     async def confirm_totp(self, caller: Caller, code: str) -> list[str]:
         """Turn the pending TOTP on with a first code; the ten recovery codes, shown this once."""

@@ -87,20 +87,24 @@ class PasswordConfirm(Body):
     password: str
 
 
+#: JSON Schema of a second factor's code (what ``passgate.mfa`` looks at).
+CODE_RULES: dict[str, Any] = {"maxLength": 64, "description": "a code of the authenticator app, or a recovery code"}
+
+
 class TotpCode(Body):
-    code: str = Field(json_schema_extra={"description": "a code of the authenticator app"})
+    code: str = Field(json_schema_extra={**CODE_RULES, "description": "a code of the authenticator app"})
 
 
 class TotpRemoval(Body):
     password: str
-    code: str = Field(json_schema_extra={"description": "a code of the authenticator app, or a recovery code"})
+    code: str = Field(json_schema_extra=CODE_RULES)
 
 
 class MfaStep(Body):
     """A login's second step: the ``mfa_token`` of the ``mfa_required`` answer and a code."""
 
     mfa_token: str
-    code: str = Field(json_schema_extra={"description": "a code of the authenticator app, or a recovery code"})
+    code: str = Field(json_schema_extra=CODE_RULES)
 
 
 # -- answers (documentation only: the handlers build their bodies) -------------------------
