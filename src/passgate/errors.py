@@ -116,7 +116,7 @@ class MfaRequired(AuthError):
     code = "mfa_required"
     title = "Second factor required"
 
-    def __init__(self, mfa_token: str, methods: tuple[str, ...]) -> None:
+    def __init__(self, mfa_token: str, methods: tuple[str, ...] = ("totp",)) -> None:
         self.mfa_token = mfa_token
         self.methods = methods
         super().__init__("send a code of the second factor with the mfa_token")
