@@ -19,7 +19,7 @@ from typing import Literal, NoReturn
 
 from passgate import audit
 from passgate.accounts import Accounts
-from passgate.credentials.challenges import MfaChallenges, Purpose
+from passgate.credentials.challenges import MfaChallenges, Purpose, hash_digest
 from passgate.credentials.logins import LoginRepository
 from passgate.errors import (
     Forbidden,
@@ -81,7 +81,8 @@ class SecondFactors:
         user = await self.accounts.authenticate(username, password, ip)
         methods = await self.methods(user.id)
         if methods:
-            raise MfaRequired(await self.challenges.issue(user.id, purpose, jkt=jkt), methods)
+            token = await self.challenges.issue(user.id, purpose, jkt=jkt, password_hash=user.password_hash)
+            raise MfaRequired(token, methods)
         return user
 
     async def finish(self, mfa_token: str, code: str, ip: str, *, purpose: Purpose,
@@ -92,8 +93,8 @@ class SecondFactors:
         _check_code(code)
         challenge = await self.challenges.find(mfa_token, purpose)
         user = await self.users.get(challenge.user_id)
-        if user is None:
-            raise MfaTokenInvalid("mfa_token: the account is gone")
+        if user is None or challenge.password != hash_digest(user.password_hash):
+            raise MfaTokenInvalid("mfa_token: the account is gone, or its password changed")
         await self.accounts.check_limit(user.username, ip)
         if challenge.jkt and challenge.jkt != jkt:
             raise InvalidDpopProof("the second step's proof is by another key than the login's", token_request=True)

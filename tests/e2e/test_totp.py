@@ -76,6 +76,15 @@ def test_an_mfa_token_works_once_and_for_its_kind_of_login(client: httpx.Client)
                        "token_invalid")
 
 
+def test_a_password_changed_between_the_steps_kills_the_mfa_token(client: httpx.Client) -> None:
+    account = enrol(client)
+    token = mfa_token(client, account)
+    change = {"current_password": account.password, "new_password": "a brand new one"}
+    assert client.put("/api/me/password", json=change, headers=account.session.headers()).status_code == 204
+    assert_problem(client.post("/api/session/mfa", json={"mfa_token": token, "code": account.code()}), 401,
+                   "token_invalid")
+
+
 def test_wrong_codes_count_under_the_login_limit(nodes: Callable[..., Node]) -> None:
     with nodes("--login-limit", "3/5m").client() as client:
         account = enrol(client)
