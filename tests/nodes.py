@@ -108,7 +108,7 @@ class ServedProcess:
             proc.wait(5)
 
     def client(self, **options: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10.0, **options)  # type: ignore[arg-type]
+        return httpx.Client(**({"base_url": self.url, "timeout": 10.0} | options))  # type: ignore[arg-type]
 
     def __enter__(self) -> Self:
         return self.start()

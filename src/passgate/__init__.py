@@ -46,12 +46,13 @@ from passgate.errors import (
     WrongPassword,
 )
 from passgate.identity.emails import Email
-from passgate.identity.names import username_key
+from passgate.identity.names import username_key, username_skeleton
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
 from passgate.web.auth import Caller
 from passgate.web.bodies import form_fields
 from passgate.web.bodies import read as read_json
+from passgate.web.gate import PasswordChanged
 from passgate.web.problems import http_status
 from passgate.web.routing import Endpoint
 from passgate.web.schemas import Body
@@ -81,6 +82,7 @@ __all__ = [
     "Passgate",
     "PassgateError",
     "PassgateMiddleware",
+    "PasswordChanged",
     "RateLimited",
     "Settings",
     "StoreUnavailable",
@@ -97,4 +99,5 @@ __all__ = [
     "read_json",
     "requires_user",
     "username_key",
+    "username_skeleton",
 ]

@@ -4,7 +4,7 @@ by mail.  No web I/O here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from passgate import audit
 from passgate.credentials.logins import LoginRepository
@@ -57,6 +57,7 @@ class Accounts:
         await self.limiter.check(account, ip)  # failures answered while this one was hashed count too
         if verdict.new_hash:
             await self.users.set_password_hash(user.id, verdict.new_hash)
+            return replace(user, password_hash=verdict.new_hash)  # the hash a login opened now must find
         return user
 
     async def confirm(self, user_id: str, password: str, ip: str) -> User:
@@ -91,9 +92,12 @@ class Accounts:
         return revoked
 
     async def delete(self, user: User) -> int:
+        """The account and every login of it: those it had, then any that a login racing the
+        deletion wrote (it finds the user gone, or this second sweep finds it)."""
         revoked = await self.logins.revoke_all(user.id)
         if not await self.users.delete(user.id):
             raise Forbidden("the account is already gone")
+        revoked += await self.logins.revoke_all(user.id)
         await self.emails.forget(user.id)
         await self.mailer.forget(user.id)
         if self.totp is not None:

@@ -165,11 +165,11 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     hasher = PasswordHasher(HashPolicy(settings.password_time_cost, settings.password_memory_kib,
                                        settings.password_parallelism))
     logins = LoginRepository(store, clock=clock, revoked_retention=settings.access_ttl + 60)
-    opener = LoginOpener(logins, _login_policy(settings), clock=clock)
+    accounts_users = users or SqlUserRepository(engine, clock=clock)
+    opener = LoginOpener(logins, _login_policy(settings), users=accounts_users, clock=clock)
     signing = Signing()
     cookies = CookieLogins(logins, opener, clock=clock)
     limiter = LoginLimiter(store, limit=settings.login_limit[0], window=settings.login_limit[1])
-    accounts_users = users or SqlUserRepository(engine, clock=clock)
     mailer = _mailer(settings, engine, secret, clock)
     emails = EmailRepository(engine, clock=clock)
     mail_limiter = MailLimiter(store, limit=settings.mail_limit[0], window=settings.mail_limit[1])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable
 
 import httpx
 
-from tests.e2e.api import assert_problem, bearer, login, register, tokens
+from tests.e2e.api import Session, assert_problem, bearer, cookie_value, login, register, tokens
 from tests.nodes import Node
 
 NODE_ARGS = ("--login-limit", "1000/5m")  # one `passgate serve` for the module (tests/e2e/conftest.py)
@@ -20,7 +22,9 @@ def test_password_change_ends_the_other_logins(client: httpx.Client, node: Node)
     mine, other = login(client, name), login(client, name)
     pair = tokens(client, name)
     change = {"current_password": old, "new_password": "a brand new one"}
-    assert client.put("/api/me/password", json=change, headers=mine.headers()).status_code == 204
+    changed = client.put("/api/me/password", json=change, headers=mine.headers())
+    assert changed.status_code == 204
+    mine = renewed(client, mine, changed)
     assert client.get("/api/me", headers=mine.headers()).status_code == 200
     assert_problem(client.get("/api/me", headers=other.headers()), 401)
     assert_problem(client.get("/api/me", headers=bearer(pair["access_token"])), 401)
@@ -32,6 +36,58 @@ def test_password_change_ends_the_other_logins(client: httpx.Client, node: Node)
     me = client.get("/api/me", headers=mine.headers()).json()
     assert {"event": "password_changed", "user_id": me["id"], "revoked": 2} in audit
     assert old not in node.log() and "a brand new one" not in node.log()
+
+
+def renewed(client: httpx.Client, before: Session, answer: httpx.Response) -> Session:
+    """The session after a password change: the same login, with a new session id in a new cookie
+    (ASVS 7.2.4), and the same CSRF token; the old cookie is dead."""
+    after = Session(cookie_value(answer), before.csrf, before.id)
+    assert after.cookie != before.cookie
+    assert_problem(client.get("/api/me", headers=before.headers()), 401)
+    assert client.get("/api/me", headers=after.headers()).json()["session_id"] == before.id
+    return after
+
+
+def test_a_password_change_gives_the_session_a_new_id(client: httpx.Client) -> None:
+    name, old = register(client)
+    mine = login(client, name)
+    changed = client.put("/api/me/password", json={"current_password": old, "new_password": "a brand new one"},
+                         headers=mine.headers())
+    assert changed.status_code == 204
+    assert "Secure" in changed.headers["set-cookie"] and "HttpOnly" in changed.headers["set-cookie"]
+    mine = renewed(client, mine, changed)
+    posted = client.post("/api/posts", json={"title": "still here", "body": "after the change"},
+                         headers=mine.headers())
+    assert posted.status_code == 201, posted.text
+
+
+def test_logins_racing_a_password_change_end_with_it(node: Node) -> None:
+    """Token logins with the old password sent while the password changes: none of those that
+    succeeded outlives the change (each was either listed and revoked, or found the account
+    changed and was refused)."""
+    with node.client() as client:
+        name, old = register(client)
+        mine = tokens(client, name)
+    for _ in range(3):
+        new = "another " + secrets.token_hex(4)
+        answers = asyncio.run(_race(node, name, old, new, bearer(mine["access_token"])))
+        won = [a for a in answers if a.status_code == 200]
+        assert all(a.status_code in (200, 401) for a in answers), [a.text for a in answers]
+        with node.client() as client:
+            for answer in won:
+                refresh = {"refresh_token": answer.json()["refresh_token"]}
+                assert_problem(client.post("/api/token/refresh", json=refresh), 401)
+                assert_problem(client.get("/api/me", headers=bearer(answer.json()["access_token"])), 401)
+        old = new
+
+
+async def _race(node: Node, name: str, old: str, new: str, me: dict[str, str]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=node.url, timeout=30) as client:
+        logins = [client.post("/api/token", json={"username": name, "password": old}) for _ in range(12)]
+        change = client.put("/api/me/password", json={"current_password": old, "new_password": new}, headers=me)
+        *answers, changed = await asyncio.gather(*logins, change)
+    assert changed.status_code == 204, changed.text
+    return answers
 
 
 def test_password_change_from_a_token_keeps_that_token(client: httpx.Client) -> None:

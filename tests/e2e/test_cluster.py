@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.api import assert_problem, bearer, login, new_name, register, tokens
+from tests.e2e.api import Session, assert_problem, bearer, cookie_value, login, new_name, register, tokens
 from tests.nodes import SHARED_SECRET, Node, free_port, wait_until
 from tests.servers import RedisClusterServers, RedisServer
 
@@ -69,10 +69,14 @@ def test_password_change_on_one_node_holds_on_another(trio: list[Node]) -> None:
         name, password = register(one)
         mine, other = login(one, name), login(one, name)
         assert two.get("/api/me", headers=other.headers()).status_code == 200
-        change = {"current_password": password, "new_password": "another password"}
-        assert one.put("/api/me/password", json=change, headers=mine.headers()).status_code == 204
-        wait_until(lambda: two.get("/api/me", headers=other.headers()).status_code == 401, 1.0)
         assert two.get("/api/me", headers=mine.headers()).status_code == 200
+        change = {"current_password": password, "new_password": "another password"}
+        changed = one.put("/api/me/password", json=change, headers=mine.headers())
+        assert changed.status_code == 204
+        wait_until(lambda: two.get("/api/me", headers=other.headers()).status_code == 401, 1.0)
+        wait_until(lambda: two.get("/api/me", headers=mine.headers()).status_code == 401, 1.0)  # its old id
+        renewed = Session(cookie_value(changed), mine.csrf, mine.id)
+        assert two.get("/api/me", headers=renewed.headers()).json()["session_id"] == mine.id
 
 
 def test_killing_a_node_loses_nothing(trio: list[Node]) -> None:

@@ -305,6 +305,16 @@ def test_usernames_are_unique_after_casefold(client: httpx.Client) -> None:
     assert_problem(response, 409, "username_taken")
 
 
+def test_a_name_that_looks_like_a_taken_one_is_taken(client: httpx.Client) -> None:
+    """UTS #39 skeletons: Cyrillic letters that look Latin, a dotless i, rn for m."""
+    suffix = str(secrets.randbelow(10**8)).zfill(8)  # digits go with any script
+    for taken, lookalike in [("scope", "\u0455\u0441\u043e\u0440\u0435"), ("admin", "adm\u0131n"),
+                             ("rnodern", "modern")]:
+        register(client, taken + suffix)
+        response = client.post("/api/users", json={"username": lookalike + suffix, "password": "correct horse"})
+        assert_problem(response, 409, "username_taken")
+
+
 @pytest.mark.parametrize("password", ["short", "x" * 1025, "has\x00nul1"])
 def test_bad_passwords_are_422(client: httpx.Client, password: str) -> None:
     response = client.post("/api/users", json={"username": new_name(), "password": password})
@@ -392,7 +402,7 @@ def test_concurrent_guesses_cannot_pass_the_limit_together(nodes: Callable[..., 
     guess = {"username": name, "password": "wrong pass"}
 
     def attempt(_: int) -> int:
-        with node.client() as own:
+        with node.client(timeout=120.0) as own:  # twelve 64 MiB hashes at idle priority on a busy machine
             return own.post("/api/session", json=guess).status_code
 
     with ThreadPoolExecutor(12) as pool:

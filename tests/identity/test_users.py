@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from passgate.deployment import create_schema
 from passgate.errors import UsernameTaken, ValidationFailed
-from passgate.identity.names import check_password, check_username, username_key
+from passgate.identity.names import check_password, check_username, username_key, username_skeleton
 from passgate.identity.passwords import HashPolicy, PasswordHasher
 from passgate.identity.users import SqlUserRepository, schema
 from passgate.root import open_engine
@@ -53,6 +53,35 @@ class UserRepositoryContract:
         assert await repo.find("nobody") is None
         assert await repo.get("nothing") is None
 
+    @pytest.mark.parametrize(("first", "lookalike"), [
+        ("scope", "\u0455\u0441\u043e\u0440\u0435"),  # all Cyrillic
+        ("admin", "adm\u0131n"),  # a dotless i
+        ("modern", "rnodern"),
+        ("paypal", "paypa1"),  # a digit one
+    ])
+    async def test_a_name_that_looks_like_a_taken_one_is_taken(
+        self, repo: SqlUserRepository, first: str, lookalike: str
+    ) -> None:
+        await repo.create(first, "h")
+        with pytest.raises(UsernameTaken):
+            await repo.create(lookalike, "h")
+        assert await repo.find(lookalike) is None
+
+    async def test_a_deleted_name_frees_its_lookalikes(self, repo: SqlUserRepository) -> None:
+        user = await repo.create("scope", "h")
+        await repo.delete(user.id)
+        assert (await repo.create("\u0455\u0441\u043e\u0440\u0435", "h")).username == "\u0455\u0441\u043e\u0440\u0435"
+
+    async def test_names_kept_before_skeletons_are_compared_too(self, repo: SqlUserRepository) -> None:
+        """A database written before skeletons were kept: its names count once a new one comes."""
+        await repo.create("scope", "h")
+        async with repo.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM username_skeletons"))
+        repo = SqlUserRepository(repo.engine)  # a node of the new version starts
+        with pytest.raises(UsernameTaken):
+            await repo.create("\u0455\u0441\u043e\u0440\u0435", "h")
+        assert (await repo.create("another", "h")).username == "another"
+
 
 class TestSqliteUsers(UserRepositoryContract):
     @pytest.fixture
@@ -70,9 +99,16 @@ class TestPostgresUsers(UserRepositoryContract):
         engine = open_engine(postgres_url)
         await create_schema(engine, schema)
         async with engine.begin() as conn:
-            await conn.execute(text("TRUNCATE users CASCADE"))
+            await conn.execute(text("TRUNCATE users, username_skeletons"))
         yield SqlUserRepository(engine)
         await engine.dispose()
+
+
+def test_skeletons_follow_uts_39() -> None:
+    assert username_skeleton("\u0455\u0441\u043e\u0440\u0435") == username_skeleton("scope")
+    assert username_skeleton("adm\u0131n") == username_skeleton("admin") == username_skeleton("ADMIN")
+    assert username_skeleton("rn") == username_skeleton("m")
+    assert username_skeleton("alice") != username_skeleton("alicf")
 
 
 def test_username_rules() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.opening import Client, LoginOpener
@@ -25,15 +26,18 @@ class CookieLogins:
                  clock: Callable[[], float] = time.time) -> None:
         self._logins, self._opener, self._clock = logins, opener, clock
 
-    async def open(self, user_id: str, username: str, client: Client, *, replacing: str | None) -> str:
+    async def open(self, user_id: str, username: str, client: Client, *, replacing: str | None,
+                   password_hash: str | None = None) -> str:
         """A new cookie login, as the cookie's value; the login of the cookie the request carried
-        (``replacing``, if any) ends: a login never adopts or keeps an earlier session."""
+        (``replacing``, if any) ends: a login never adopts or keeps an earlier session.
+        ``password_hash``: see :meth:`LoginOpener.open`."""
         if replacing is not None:
             old = await self.find(replacing)
             if old is not None:
                 await self._logins.revoke(old.user_id, [old.id])
         secret = new_secret()
-        login = await self._opener.open(user_id, username, "cookie", client, secret_digest=digest(secret))
+        login = await self._opener.open(user_id, username, "cookie", client, secret_digest=digest(secret),
+                                        password_hash=password_hash)
         return str(SplitToken(user_id, login.id, secret))
 
     async def find(self, cookie: str) -> Login | None:
@@ -45,6 +49,18 @@ class CookieLogins:
         if login is None or login.kind != "cookie" or not same(login.secret_digest, digest(token.secret)):
             return None
         return login
+
+    async def renew(self, login: Login) -> str:
+        """The same login under a new secret, as the new cookie's value: the old cookie stops
+        working on every node within the revocation bound (a new session id when the password
+        changes, ASVS 7.2.4).  SessionRevoked if the login ended meanwhile."""
+        secret = new_secret()
+        current = await self._logins.get(login.user_id, login.id, fresh=True)
+        if current is None or current.kind != "cookie":
+            raise SessionRevoked("the session has ended")
+        if not await self._logins.update(current, replace(current, secret_digest=digest(secret)), notify=True):
+            raise SessionRevoked("the session has ended")
+        return str(SplitToken(login.user_id, login.id, secret))
 
     def touch_due(self, login: Login, now: float) -> bool:
         return now - login.last_seen_at >= min(login.idle_ttl * TOUCH_SHARE, TOUCH_MAX)

@@ -32,6 +32,8 @@ MAX_AGE = 0.5
 FEED_SILENCE = 0.75
 CACHE_ENTRIES = 200_000
 REVOKED_PREFIX = b"r:"
+#: A login whose secret changed: other nodes drop what they hold of it and read it again.
+CHANGED_PREFIX = b"c:"
 
 
 def login_key(user_id: str, login_id: str) -> str:
@@ -87,6 +89,8 @@ class LoginRepository:
                 self._resynced_at = now
             elif message.startswith(REVOKED_PREFIX):
                 self._forget(message[len(REVOKED_PREFIX) :].decode(errors="replace"), now)
+            elif message.startswith(CHANGED_PREFIX):
+                self._cache.pop(message[len(CHANGED_PREFIX) :].decode(errors="replace"), None)
             self._feed_alive_at = now
 
     def _forget(self, login_id: str, now: float) -> None:
@@ -155,8 +159,11 @@ class LoginRepository:
         self._remember(login, raw, now)
         return login, raw
 
-    async def update(self, before: Login, after: Login) -> bool:
-        """Write ``after`` if the store still holds ``before``; False if it changed or was revoked."""
+    async def update(self, before: Login, after: Login, *, notify: bool = False) -> bool:
+        """Write ``after`` if the store still holds ``before``; False if it changed or was revoked.
+
+        ``notify``: the change must reach every node within the revocation bound (a new secret
+        ends the old one); other updates (a later idle expiry) may wait for a node's next read."""
         found = await self._read(before.user_id, before.id, fresh=False)
         if found is None or found[0] != before:
             found = await self._read(before.user_id, before.id, fresh=True)
@@ -168,6 +175,8 @@ class LoginRepository:
             self._cache.pop(after.id, None)
             return False
         self._remember(after, raw, now)
+        if notify:
+            await self._store.publish(CHANGED_PREFIX + after.id.encode())
         return True
 
     async def list(self, user_id: str) -> list[Login]:

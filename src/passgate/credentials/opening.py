@@ -1,4 +1,12 @@
-"""Opening a login: its lifetimes by kind, who opened it, and the cap on a user's live logins."""
+"""Opening a login: its lifetimes by kind, who opened it, the cap on a user's live logins, and the
+account standing as its password was checked.
+
+A login checks the password, then writes its record; a password change, a reset or a deletion
+writes the account, then lists the user's logins and revokes them.  So that a login written after
+that list does not survive it, the opener reads the account again once the record is written: if
+its password hash is no longer the one the login checked (or the user is gone), the new login is
+revoked and refused.  Either the change's list saw the record, or this read sees the change.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from dataclasses import dataclass
 from passgate import audit
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.records import Kind, Login, RefreshEntry, compact_user_agent
+from passgate.errors import InvalidCredentials
+from passgate.identity.users import UserRepository
 from passgate.ids import new_id
 
 
@@ -40,16 +50,22 @@ class Client:
 
 
 class LoginOpener:
-    """Writes new login records; past ``max_logins``, the user's oldest logins are revoked."""
+    """Writes new login records; past ``max_logins``, the user's oldest logins are revoked.
 
-    def __init__(self, logins: LoginRepository, policy: LoginPolicy, *,
+    ``users``: where the account is read again after the record is written (see the module's
+    docstring); without it (the credentials part on its own) nothing is re-read."""
+
+    def __init__(self, logins: LoginRepository, policy: LoginPolicy, *, users: UserRepository | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        self._logins, self.policy, self._clock = logins, policy, clock
+        self._logins, self.policy, self._users, self._clock = logins, policy, users, clock
 
     async def open(
         self, user_id: str, username: str, kind: Kind, client: Client, *,
         secret_digest: bytes = b"", refresh: tuple[RefreshEntry, ...] = (), jkt: str = "",
+        password_hash: str | None = None,
     ) -> Login:
+        """A new login; ``password_hash``: the hash its password was checked against, which the
+        account must still have once the record is written (InvalidCredentials otherwise)."""
         now = self._clock()
         idle, absolute = self.policy.lifetimes(kind)
         login = Login(
@@ -58,8 +74,18 @@ class LoginOpener:
             secret_digest=secret_digest, refresh=refresh, jkt=jkt, method=client.method,
         )
         await self._logins.add(login)
+        if password_hash is not None and not await self.stands(user_id, password_hash):
+            await self._logins.revoke(user_id, [login.id])
+            raise InvalidCredentials("the account changed while logging in")
         await self._enforce_cap(user_id, login.id)
         return login
+
+    async def stands(self, user_id: str, password_hash: str | None = None) -> bool:
+        """Whether the user still exists (with this password hash, when given)."""
+        if self._users is None:
+            return True
+        user = await self._users.get(user_id)
+        return user is not None and (password_hash is None or user.password_hash == password_hash)
 
     async def _enforce_cap(self, user_id: str, newest: str) -> None:
         cap = self.policy.max_logins

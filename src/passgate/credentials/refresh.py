@@ -109,11 +109,14 @@ class TokenLogins:
         self._seal = _AnswerSeal(secret)
         self._clock = clock
 
-    async def open(self, user_id: str, username: str, client: Client, *, jkt: str | None = None) -> TokenPair:
-        """A new token login and its first pair; ``jkt`` (a DPoP key's thumbprint) binds them to that key."""
+    async def open(self, user_id: str, username: str, client: Client, *, jkt: str | None = None,
+                   password_hash: str | None = None) -> TokenPair:
+        """A new token login and its first pair; ``jkt`` (a DPoP key's thumbprint) binds them to that
+        key.  ``password_hash``: see :meth:`LoginOpener.open`."""
         secret = new_secret()
         login = await self._opener.open(
-            user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),), jkt=jkt or ""
+            user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),), jkt=jkt or "",
+            password_hash=password_hash,
         )
         return self._pair(login, self._issue(login, secret))
 
@@ -123,7 +126,7 @@ class TokenLogins:
 
         ``jkt``: the thumbprint of the key whose DPoP proof came with the request.  A bound login
         needs its own key (InvalidDpopProof otherwise, and nothing is spent); an unbound one is
-        bound to the key from now on."""
+        bound to the key from now on.  A login whose user is gone ends (TokenInvalid)."""
         token, issued_here = self._parse(value)
         presented = digest(token.secret)
         for _ in range(5):
@@ -132,6 +135,9 @@ class TokenLogins:
                 raise TokenInvalid("the refresh token has expired or was revoked")
             if login.jkt and login.jkt != jkt:
                 raise InvalidDpopProof("the refresh token is bound to another key", token_request=True)
+            if not await self._opener.stands(login.user_id):
+                await self._logins.revoke(login.user_id, [login.id])
+                raise TokenInvalid("the refresh token has expired or was revoked")
             try:
                 entry = self._entry(login, presented, issued_here=issued_here)
             except RefreshReused:

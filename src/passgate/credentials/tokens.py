@@ -61,6 +61,9 @@ class AccessClaims:
     nbf: int | None = None
     #: The RFC 7638 thumbprint of the key the token is bound to (``cnf.jkt``); None: a bearer token.
     jkt: str | None = None
+    #: Kept for a session cookie (see :class:`passgate.credentials.verifier.Verifier`): the digest
+    #: of the secret it matched, so that a login renewed under a new secret no longer knows it.
+    secret_digest: bytes = b""
 
 
 class AccessTokenCodec:

@@ -3,8 +3,8 @@
 The verifier owns the node's two recognition caches and the outage policy:
 
 * access tokens whose signature and claims checked out, recognised again by one SHA-256;
-* session cookies whose secret matched their login's digest (a cookie login's secret never
-  changes), recognised the same way.
+* session cookies whose secret matched their login's digest, recognised the same way, while the
+  cached login still holds that digest (a password change gives the login a new secret).
 
 The ``*_now`` methods answer without an await when the caches and the login cache
 (:meth:`LoginRepository.cached`) settle the question, and None when they cannot; the async
@@ -60,7 +60,8 @@ class Verifier:
             return None
         now = self._clock()
         login = self._logins.cached(known.sub, known.sid, now)
-        if login is None or login.kind != "cookie" or self._cookies.touch_due(login, now):
+        if (login is None or login.kind != "cookie" or login.secret_digest != known.secret_digest
+                or self._cookies.touch_due(login, now)):
             return None
         return login
 
@@ -73,7 +74,8 @@ class Verifier:
                 self.cookies.discard_sid(known.sid)
             raise SessionRevoked("the session has ended or was never valid")
         self.cookies.put(cookie, AccessClaims(
-            sub=login.user_id, sid=login.id, jti="", iat=int(login.created_at), exp=int(login.expires_at)
+            sub=login.user_id, sid=login.id, jti="", iat=int(login.created_at), exp=int(login.expires_at),
+            secret_digest=login.secret_digest,
         ))
         return await self._cookies.touch(login)
 

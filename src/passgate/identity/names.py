@@ -7,6 +7,9 @@ interpreter (Unicode 14.0 on Python 3.11), so which names a node accepted would 
 
 from __future__ import annotations
 
+import functools
+from importlib import resources
+
 import unicodedataplus  # type: ignore[import-not-found]  # one C extension module, no type information
 
 from passgate.errors import ValidationFailed
@@ -24,6 +27,26 @@ def normalize_username(raw: str) -> str:
 def username_key(raw: str) -> str:
     """What uniqueness and lookup compare: NFKC then case folding (so ``ß`` = ``ss``)."""
     return normalize_username(raw).casefold()
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """UTS #39's confusables: each character that looks like another, and what it looks like
+    (``confusables.txt`` beside this module, written by ``scripts/confusables.py``)."""
+    table = resources.files(__package__).joinpath("confusables.txt").read_text(encoding="ascii")
+    rows = (line.split("\t") for line in table.splitlines() if line and not line.startswith("#"))
+    return {chr(int(source, 16)): "".join(chr(int(c, 16)) for c in target.split()) for source, target in rows}
+
+
+def username_skeleton(raw: str) -> str:
+    r"""What no two names may share (UTS #39's skeleton of the name's key): ``scope`` and
+    ``\u0455\u0441\u043e\u0440\u0435`` (Cyrillic), ``admin`` and ``adm\u0131n`` (a dotless
+    i), ``modern`` and ``rnodern`` look alike and have one skeleton.  An application that keeps
+    its own users should refuse a new name whose skeleton an existing one has, as passgate's
+    user table does."""
+    table = _prototypes()
+    decomposed = unicodedataplus.normalize("NFD", username_key(raw))
+    return str(unicodedataplus.normalize("NFD", "".join(table.get(char, char) for char in decomposed)))
 
 
 #: Script_Extensions values that go with any script (digits, punctuation, marks).

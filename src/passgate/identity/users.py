@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passgate.errors import StoreUnavailable, UsernameTaken
-from passgate.identity.names import username_key
+from passgate.identity.names import username_key, username_skeleton
 from passgate.ids import new_id
 
 #: The identity part's tables: only the default user repository's, created only when it is used.
@@ -25,6 +25,16 @@ users = Table(
     Column("username_key", String(256), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+#: Each user's :func:`username_skeleton`, unique, so that no name looks like another; a table of
+#: its own so that a database written before it keeps working (its names are filled in, see
+#: :meth:`SqlUserRepository.create`).
+skeletons = Table(
+    "username_skeletons",
+    schema,
+    Column("skeleton", String(512), primary_key=True),
+    Column("user_id", String(32), nullable=False, unique=True),
 )
 
 
@@ -59,10 +69,17 @@ class SqlUserRepository:
     def __init__(self, engine: AsyncEngine, *, clock: object = time.time) -> None:
         self._engine = engine
         self._clock = clock
+        self._filled = False
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
 
     async def create(self, username: str, password_hash: str) -> User:
+        """A new user; UsernameTaken when the name, or one that looks like it, is taken."""
         user = User(new_id(), username, password_hash, float(self._clock()))  # type: ignore[operator]
         try:
+            await self._fill_skeletons()
             async with self._engine.begin() as conn:
                 await conn.execute(
                     insert(users).values(
@@ -70,11 +87,32 @@ class SqlUserRepository:
                         password_hash=password_hash, created_at=user.created_at,
                     )
                 )
+                await conn.execute(insert(skeletons).values(skeleton=username_skeleton(username), user_id=user.id))
         except IntegrityError as exc:
-            raise UsernameTaken("that username is taken") from exc
+            raise UsernameTaken("that username, or one that looks like it, is taken") from exc
         except SQLAlchemyError as exc:
             raise StoreUnavailable("the database failed") from exc
         return user
+
+    async def _fill_skeletons(self) -> None:
+        """Give the names kept before skeletons were (an older database) theirs; of two lookalikes
+        kept then, the older keeps the skeleton.  Once per repository: a node fills them at its
+        first registration."""
+        if self._filled:
+            return
+        async with self._engine.begin() as conn:
+            missing = (await conn.execute(
+                select(users.c.id, users.c.username).outerjoin(skeletons, skeletons.c.user_id == users.c.id)
+                .where(skeletons.c.user_id.is_(None)).order_by(users.c.created_at)
+            )).all()
+        for row in missing:
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(skeletons).values(skeleton=username_skeleton(row.username),
+                                                                user_id=row.id))
+            except IntegrityError:
+                continue  # a lookalike registered before passgate compared them, or another node filled it
+        self._filled = True
 
     async def _one(self, *where: object) -> User | None:
         try:
@@ -102,6 +140,7 @@ class SqlUserRepository:
     async def delete(self, user_id: str) -> bool:
         try:
             async with self._engine.begin() as conn:
+                await conn.execute(delete(skeletons).where(skeletons.c.user_id == user_id))
                 result = await conn.execute(delete(users).where(users.c.id == user_id))
         except SQLAlchemyError as exc:
             raise StoreUnavailable("the database failed") from exc

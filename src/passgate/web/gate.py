@@ -62,6 +62,16 @@ class WebOptions:
     dpop: Literal["off", "allowed", "required"] = "allowed"
 
 
+@dataclass(frozen=True)
+class PasswordChanged:
+    """What :meth:`Gate.change_password` did."""
+
+    #: How many other logins of the user ended.
+    revoked: int
+    #: For a session: the ``Set-Cookie`` value of its new session id (the old cookie no longer works).
+    set_cookie: str | None = None
+
+
 class Gate:
     """One deployment's authentication, ready to install into an app.
 
@@ -164,7 +174,7 @@ class Gate:
         the ``Set-Cookie`` value that hands it to the browser.  ``method``: how the user logged in."""
         cookie = await self.deployment.cookies.open(
             user.id, user.username, replace(self.clients.client(request.scope), method=method),
-            replacing=self.cookie.read(read_head(request.scope)),
+            replacing=self.cookie.read(read_head(request.scope)), password_hash=user.password_hash,
         )
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
         return caller, self.cookie.set_header(cookie)
@@ -198,7 +208,8 @@ class Gate:
         """A new token login for ``user``: a short access token and a rotating refresh token, bound
         to the client's key when ``jkt`` (:meth:`token_key`) is given.  ``method``: how the user logged in."""
         client = replace(self.clients.client(request.scope), method=method)
-        return await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt)
+        return await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt,
+                                                 password_hash=user.password_hash)
 
     async def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login); a bound
@@ -238,11 +249,16 @@ class Gate:
         """
         return await self.deployment.logins.revoke_all(user_id, keep=keep)
 
-    async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> int:
-        """Set a new password (the current one checked under the login limit); every other login ends."""
-        return await self.deployment.accounts.change_password(
+    async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> PasswordChanged:
+        """Set a new password (the current one checked under the login limit); every other login
+        ends.  The caller's own login stays; a session gets a new id (ASVS 7.2.4), so send the
+        answer's ``set_cookie`` back, or the browser is logged out."""
+        revoked = await self.deployment.accounts.change_password(
             caller.user_id, current, new, keep=caller.login.id, ip=self.clients.address(request.scope)
         )
+        if caller.kind != "cookie":
+            return PasswordChanged(revoked)
+        return PasswordChanged(revoked, self.cookie.set_header(await self.deployment.cookies.renew(caller.login)))
 
     async def delete_account(self, request: Request, caller: Caller, password: str) -> int:
         """Delete the caller's account (the password checked under the login limit) and every login of it."""

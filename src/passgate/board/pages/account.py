@@ -53,9 +53,9 @@ async def account_page(board: "Board", request: Request, changed: int | None = N
 
 async def change_password(board: "Board", request: Request) -> Response:
     async def act(caller: Caller, form: FormData) -> Response:
-        count = await board.pg.change_password(request, caller, field(form, "current_password"),
-                                               field(form, "new_password"))
-        return redirect(f"/account?changed={count}")
+        changed = await board.pg.change_password(request, caller, field(form, "current_password"),
+                                                 field(form, "new_password"))
+        return redirect(f"/account?changed={changed.revoked}", *filter(None, [changed.set_cookie]))
 
     return await board.account_form(request, act)
 

@@ -27,8 +27,8 @@ async def register(gate: "Gate", request: Request) -> dict[str, Any]:
 async def change_password(gate: "Gate", request: Request) -> Response:
     caller = await gate.caller(request)
     body = await bodies.read(request, PasswordChange)
-    await gate.change_password(request, caller, body.current_password, body.new_password)
-    return Response(status_code=204)
+    changed = await gate.change_password(request, caller, body.current_password, body.new_password)
+    return Response(status_code=204, headers={"Set-Cookie": changed.set_cookie} if changed.set_cookie else {})
 
 
 async def delete_account(gate: "Gate", request: Request) -> Response:
