@@ -163,8 +163,9 @@ class TotpRepository:
         return TotpState(user_id, bool(row.enabled), int(row.last_step), self._open(user_id, row.secret))
 
     async def enabled(self, user_id: str) -> bool:
-        state = await self.get(user_id)
-        return state is not None and state.enabled
+        """Whether the account has TOTP on (one indexed read, nothing decrypted: every login asks)."""
+        statement = select(user_totp.c.enabled).where(user_totp.c.user_id == user_id)
+        return bool((await self._run(statement, write=False)).scalar())
 
     async def set_pending(self, user_id: str, secret: str) -> bool:
         """Keep ``secret`` as the account's pending TOTP (replacing a pending one); False when TOTP is on."""
