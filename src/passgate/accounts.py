@@ -14,6 +14,7 @@ from passgate.errors import Forbidden, InvalidCredentials, MailTokenInvalid, Not
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import PasswordHasher
+from passgate.identity.totp import TotpRepository
 from passgate.identity.users import User, UserRepository
 from passgate.mail.limits import MailLimiter
 from passgate.mail.mailer import Link, Mailer
@@ -30,6 +31,8 @@ class Accounts:
     mail_limiter: MailLimiter
     #: The device cookies that exempt a client from the account's lockout (OWASP's device cookies).
     devices: DeviceCookies
+    #: The accounts' second factors (turned off with the account).
+    totp: TotpRepository | None = None
 
     async def register(self, username: str, password: str, *, email: str | None = None,
                        base_url: str = "") -> User:
@@ -119,6 +122,8 @@ class Accounts:
         revoked += await self.logins.revoke_all(user.id)
         await self.emails.forget(user.id)
         await self.mailer.forget(user.id)
+        if self.totp is not None:
+            await self.totp.remove(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         return revoked
 
@@ -197,3 +202,13 @@ class Accounts:
         verified = await self.emails.set(user.id, email, verified=True)
         audit.event("email_verified", user_id=user.id, by="admin")
         return verified
+
+    # -- the login limit, for a login's later steps (a second factor) -------------------------
+
+    async def check_limit(self, username: str, ip: str) -> None:
+        """RateLimited while the login limit holds for the account or the address."""
+        await self.limiter.check(username_key(username), ip)
+
+    async def count_failure(self, username: str, ip: str) -> None:
+        """Count a failed step of a login (a wrong second factor) like a wrong password."""
+        await self.limiter.failed(username_key(username), ip)

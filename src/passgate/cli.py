@@ -22,7 +22,7 @@ from passgate.root import build
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret-file", "access-ttl")
 SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
-    "audience",
+    "mfa-token-ttl", "audience",
     "issuer", "login-limit", "device-cookie-ttl", "outage", "cors-origins", "public-url", "trusted-proxies",
     "max-logins", "dpop",
     "password-time-cost", "password-memory-kib", "password-parallelism",
@@ -92,6 +92,11 @@ async def _user_password(d: Deployment, args: argparse.Namespace) -> None:
     _print({"username": args.name, "revoked": revoked})
 
 
+async def _user_mfa_reset(d: Deployment, args: argparse.Namespace) -> None:
+    removed, revoked = await d.factors.reset(args.name)
+    _print({"username": args.name, "mfa_removed": removed, "revoked": revoked})
+
+
 async def _user_email(d: Deployment, args: argparse.Namespace) -> None:
     email = await d.accounts.set_verified_email(args.name, args.address)
     _print({"username": args.name, "email": email.address, "email_verified": email.verified})
@@ -114,7 +119,7 @@ async def _sessions_list(d: Deployment, args: argparse.Namespace) -> None:
     for login in await d.logins.list(user.id):
         _print({"id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
                 "last_seen_at": iso(login.last_seen_at), "expires_at": iso(login.ends_at),
-                "user_agent": login.user_agent, "ip": login.ip, "bound": login.bound})
+                "user_agent": login.user_agent, "ip": login.ip, "bound": login.bound, "method": login.method})
 
 
 async def _sessions_revoke(d: Deployment, args: argparse.Namespace) -> None:
@@ -180,7 +185,9 @@ def parser() -> argparse.ArgumentParser:
     users = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     for name, action, text in (("create", _user_create, "create a user (password from stdin or a prompt)"),
                                ("password", _user_password, "set a new password; every login of the user ends"),
-                               ("delete", _user_delete, "delete the account and every login of it")):
+                               ("delete", _user_delete, "delete the account and every login of it"),
+                               ("mfa-reset", _user_mfa_reset,
+                                "turn the user's second factors off (TOTP, recovery codes); every login ends")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)
     email = admin(users, "email", _user_email, "set the user's email address, verified")
     email.add_argument("name", help=_USERNAME)

@@ -54,7 +54,7 @@ def _split_list(value: object) -> object:
 Duration = Annotated[float, NoDecode]
 #: The settings that are durations.
 DURATIONS = ("session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute",
-             "refresh_race_window", "mail_token_ttl", "device_cookie_ttl")
+             "refresh_race_window", "mail_token_ttl", "device_cookie_ttl", "mfa_token_ttl")
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
 #: Sender-constrained tokens (RFC 9449): refused, a client's choice, or every token request's duty.
 DpopMode = Literal["off", "allowed", "required"]
@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     """A token login ends this long after the login, however refreshed."""
     refresh_race_window: Annotated[float, NoDecode, Field(le=10)] = 10.0
     """A spent refresh token presented again within this long of its rotation revokes nothing (at most 10 s)."""
+    mfa_token_ttl: Annotated[float, NoDecode, Field(gt=0, le=300)] = 300.0
+    """How long the ``mfa_token`` of a login's second step lives (at most 5 minutes)."""
     jwt_alg: Algorithm = "EdDSA"
     """The algorithm that signs access tokens: ``EdDSA``, ``ES256`` or ``HS256``."""
     audience: str = "passgate"

@@ -36,6 +36,7 @@ from passgate.identity.emails import EmailRepository
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.users import UserRepository
 from passgate.mail.mailer import Mailer
+from passgate.mfa import SecondFactors
 from passgate.stores.base import Store
 
 log = logging.getLogger("passgate")
@@ -78,6 +79,8 @@ class Deployment:
     verifier: Verifier
     limiter: LoginLimiter
     accounts: Accounts
+    #: Second factors (TOTP and recovery codes) and a login's second step.
+    factors: SecondFactors
     token_options: TokenOptions
     emails: EmailRepository
     #: Mail: the tokens of mailed links, the outbox and its delivery loop.

@@ -9,7 +9,11 @@ password, a token or a session id.
     ├── AuthError                  not_authenticated
     │   ├── InvalidCredentials     invalid_credentials
     │   │   └── WrongPassword      invalid_credentials (the caller's own password, re-checked)
+    │   ├── MfaRequired            mfa_required, mfa_token, methods (the password was right; a second factor is due)
+    │   ├── InvalidCode            mfa_invalid (a second factor's code: wrong, or used already)
+    │   │   └── WrongCode          mfa_invalid (the caller's own code, asked before a change: 403)
     │   ├── TokenInvalid           token_invalid (one detail for every invalid token; its reason is logged)
+    │   │   └── MfaTokenInvalid    token_invalid (an mfa_token: unknown, spent, expired)
     │   ├── TokenExpired           token_expired
     │   ├── SessionRevoked         session_revoked
     │   ├── RefreshReused          refresh_reused
@@ -93,6 +97,43 @@ class TokenInvalid(AuthError):
     def __init__(self, reason: str = "invalid token") -> None:
         self.reason = reason
         super().__init__(self.DETAIL)
+
+
+class MfaTokenInvalid(TokenInvalid):
+    """An ``mfa_token`` that passgate did not issue, that was spent, that expired, or that leads to
+    another kind of login: the password must be sent again."""
+
+    DETAIL = "the mfa_token is not valid; log in again"
+
+
+class MfaRequired(AuthError):
+    """The password was right and the account has a second factor on: no credential yet.
+
+    ``mfa_token`` (single use, minutes) and a code of one of ``methods`` finish the login at
+    ``POST /api/session/mfa`` or ``POST /api/token/mfa``.
+    """
+
+    code = "mfa_required"
+    title = "Second factor required"
+
+    def __init__(self, mfa_token: str, methods: tuple[str, ...] = ("totp",)) -> None:
+        self.mfa_token = mfa_token
+        self.methods = methods
+        super().__init__("send a code of the second factor with the mfa_token")
+
+    def __repr__(self) -> str:  # never print the token
+        return f"MfaRequired(methods={self.methods!r})"
+
+
+class InvalidCode(AuthError):
+    """A second factor's code (TOTP or recovery) that is wrong, or was used already."""
+
+    code = "mfa_invalid"
+    title = "Invalid code"
+
+
+class WrongCode(InvalidCode):
+    """The caller's own code, asked before a change (confirming or turning off TOTP), is wrong."""
 
 
 class TokenExpired(AuthError):

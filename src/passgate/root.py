@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from passgate.accounts import Accounts
 from passgate.config import Settings, load_settings
 from passgate.credentials import schema as credentials_schema
+from passgate.credentials.challenges import MfaChallenges
 from passgate.credentials.cookies import CookieLogins
 from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.dpop import Nonces, ProofVerifier
@@ -35,9 +36,11 @@ from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
 from passgate.files import private_file
 from passgate.identity import emails as emails_schema
+from passgate.identity import totp as totp_schema
 from passgate.identity import users as identity_schema
 from passgate.identity.emails import EmailRepository
 from passgate.identity.passwords import HashPolicy, PasswordHasher
+from passgate.identity.totp import TotpRepository
 from passgate.identity.users import SqlUserRepository, UserRepository
 from passgate.mail import schema as mail_schema
 from passgate.mail.base import Sender
@@ -45,6 +48,7 @@ from passgate.mail.limits import MailLimiter
 from passgate.mail.log import LogSender
 from passgate.mail.mailer import Mailer, MailOptions
 from passgate.mail.smtp import SmtpSender
+from passgate.mfa import SecondFactors
 from passgate.stores.base import Store
 from passgate.stores.memory import MemoryStore
 from passgate.stores.sqlite import SqliteStore
@@ -171,7 +175,10 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     emails = EmailRepository(engine, clock=clock)
     mail_limiter = MailLimiter(store, limit=settings.mail_limit[0], window=settings.mail_limit[1])
     devices = DeviceCookies(secret, max_age=settings.device_cookie_ttl, clock=clock)
-    schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema)
+    totp = TotpRepository(engine, secret, clock=clock)
+    accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices, totp)
+    schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema,
+                                     totp_schema.schema)
     schemas += () if users else (identity_schema.schema,)
     return Deployment(
         engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,
@@ -180,8 +187,9 @@ def build(settings: Settings, *, users: UserRepository | None = None,
                            rotation=RotationPolicy(race_window=settings.refresh_race_window)),
         verifier=Verifier(logins, cookies, signing, _proofs(settings, store, secret, clock), outage=settings.outage,
                           clock=clock),
-        limiter=limiter, accounts=Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter,
-                                                  devices),
+        limiter=limiter, accounts=accounts,
+        factors=SecondFactors(accounts, totp, MfaChallenges(store, ttl=settings.mfa_token_ttl, clock=clock),
+                              accounts_users, logins, clock=clock),
         emails=emails, mailer=mailer,
         token_options=_token_options(settings), schemas=schemas, clock=clock,
     )

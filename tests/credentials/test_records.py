@@ -38,8 +38,8 @@ def test_a_kept_refresh_answer_roundtrips() -> None:
 
 def test_a_record_from_before_kept_answers_is_read() -> None:
     login = a_login()
-    v3 = encode(login)
-    head = v3[: len(v3) - 1 - 2 * 26 - 1]  # less the entries and the (empty) bound key
+    v4 = encode(login)
+    head = v4[: len(v4) - 1 - 2 * 26 - 1 - 1]  # less the entries, the (empty) bound key and the (empty) method
     entries = b"a" * 16 + (0).to_bytes(8, "little") + b"b" * 16 + round(NOW * 1000).to_bytes(8, "little")
     v2 = bytes([2]) + head[1:] + bytes([2]) + entries
     assert decode(login.id, v2) == login
@@ -67,7 +67,21 @@ def test_records_stored_before_binding_are_still_read() -> None:
     assert login == a_login(username="ann", user_agent="Chrome 126 on Linux", ip="192.0.2.1")
     assert not login.bound
     assert decode(login.id, encode(login)) == login  # and written again as the current version
-    assert encode(login)[0] == 3
+    assert encode(login)[0] == 4
+
+
+def test_how_a_login_was_made_roundtrips() -> None:
+    for method in ("password", "password+totp", "password+recovery_code", "passkey"):
+        login = a_login(method=method, jkt=JKT)
+        assert decode(login.id, encode(login)).method == method
+
+
+def test_records_stored_before_methods_read_as_password_logins() -> None:
+    login = a_login(jkt=JKT)
+    v3 = bytes([3]) + encode(login)[1:-1]  # version 3 ended with the bound key
+    assert decode(login.id, v3) == login and decode(login.id, v3).method == "password"
+    cookie = a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16)
+    assert decode(cookie.id, bytes([3]) + encode(cookie)[1:-1]) == cookie
 
 
 def test_unknown_record_versions_are_refused() -> None:

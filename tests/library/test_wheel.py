@@ -14,7 +14,8 @@ import passgate
 from tests.library.apps import ROOT, AppProcess, check_hello, clean_env, readme_example
 
 #: The tables an application that installs passgate gets (its users, keys, addresses and mail).
-PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox"}
+PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox",
+                   "user_totp", "user_recovery_codes", "username_skeletons"}
 
 pytestmark = pytest.mark.slow
 

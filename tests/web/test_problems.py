@@ -16,7 +16,8 @@ EXPECTED = {
     "NotFound": 404, "UsernameTaken": 409, "StoreUnavailable": 503, "RequestError": 422,
     "ValidationFailed": 422, "MalformedRequest": 400, "PayloadTooLarge": 413, "UnsupportedMediaType": 415,
     "PassgateError": 500, "ConfigError": 500, "EmailTaken": 409, "MailTokenInvalid": 400, "MailTokenExpired": 400,
-    "MailUnavailable": 503, "InvalidDpopProof": 401, "UseDpopNonce": 401,
+    "MailUnavailable": 503, "InvalidDpopProof": 401, "UseDpopNonce": 401, "MfaRequired": 401, "InvalidCode": 401,
+    "WrongCode": 403, "MfaTokenInvalid": 401,
 }
 
 
@@ -61,3 +62,15 @@ def test_the_documented_codes_are_every_code_a_client_can_see() -> None:
     seen |= {errors.RateLimited.code, "method_not_allowed"}
     assert set(CODES) == seen
     assert PROBLEM_SCHEMA["properties"]["code"]["enum"] == list(CODES)
+
+
+def test_mfa_required_carries_its_token_and_methods_and_nothing_else_does() -> None:
+    answer = from_error(errors.MfaRequired("t" * 43, ("totp", "recovery_code")))
+    body = json.loads(bytes(answer.body))
+    assert answer.status_code == 401 and "www-authenticate" in answer.headers
+    assert body["code"] == "mfa_required" and body["mfa_token"] == "t" * 43
+    assert body["methods"] == ["totp", "recovery_code"]
+    assert "t" * 43 not in repr(errors.MfaRequired("t" * 43))
+    for error in (errors.InvalidCode("wrong"), errors.MfaTokenInvalid("spent")):
+        assert set(json.loads(bytes(from_error(error).body))) == {"type", "title", "status", "detail", "code"}
+    assert json.loads(bytes(from_error(errors.WrongCode("x")).body))["code"] == "mfa_invalid"

@@ -16,6 +16,8 @@ from passgate import Caller, Passgate, PassgateError, StoreUnavailable, form_fie
 from passgate.board.posts import PostRepository
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: How an account page shows a refused form: the request, the caller, the status and the refusal's detail.
+Refusal = Callable[[Request, Caller, int, str], Awaitable[Response]]
 #: Every page: never cached (it shows the viewer), never framed (clickjacking), no script or style from elsewhere.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -48,18 +50,20 @@ class Board:
         except StoreUnavailable:
             return None
 
-    async def account_form(self, request: Request,
-                           act: Callable[[Caller, FormData], Awaitable[Response]]) -> Response:
-        """A form of ``/account``: its caller (or the login page), then ``act``; a refusal of it is
-        shown on the account page."""
+    async def account_form(self, request: Request, act: Callable[[Caller, FormData], Awaitable[Response]], *,
+                           page: str = "/account", refused: Refusal | None = None) -> Response:
+        """A form of ``/account`` (or another account ``page``): its caller (or the login page), then
+        ``act``; a refusal of it is shown on the account page (or by ``refused``)."""
         form = await form_fields(request)
         try:
             caller = await self.form_caller(request, form)
         except PassgateError:
-            return redirect("/login?next=/account")
+            return redirect(f"/login?next={page}")
         try:
             return await act(caller, form)
         except PassgateError as exc:
+            if refused is not None:
+                return await refused(request, caller, http_status(exc), exc.detail)
             return await self.account(request, caller, http_status(exc), error=exc.detail)
 
     async def form_caller(self, request: Request, form: FormData) -> Caller:

@@ -45,6 +45,8 @@ class Client:
 
     user_agent: str = ""
     ip: str = ""
+    #: How the user proved who they are (the device list shows it): ``password``, ``password+totp``, ...
+    method: str = "password"
 
 
 class LoginOpener:
@@ -69,7 +71,7 @@ class LoginOpener:
         login = Login(
             id=new_id(), user_id=user_id, username=username, kind=kind, created_at=now, last_seen_at=now,
             expires_at=now + absolute, idle_ttl=idle, user_agent=compact_user_agent(client.user_agent), ip=client.ip,
-            secret_digest=secret_digest, refresh=refresh, jkt=jkt,
+            secret_digest=secret_digest, refresh=refresh, jkt=jkt, method=client.method,
         )
         await self._logins.add(login)
         if password_hash is not None and not await self.stands(user_id, password_hash):

@@ -55,6 +55,8 @@ class Login:
     refresh: tuple[RefreshEntry, ...] = ()
     #: Token logins bound to a client's key (DPoP): its RFC 7638 thumbprint; empty when unbound.
     jkt: str = ""
+    #: How the user proved who they are: ``password``, ``password+totp``, ``password+recovery_code``.
+    method: str = "password"
 
     @property
     def bound(self) -> bool:
@@ -82,10 +84,11 @@ class Login:
 # A record is packed with struct: a version byte, the kind, four times in milliseconds, then
 # length-prefixed strings and digests.  About 100 bytes plus the user agent, whatever the store,
 # and about 500 more for each refresh answer kept for the race window; version 3 ends with the
-# bound key's thumbprint (32 bytes, or none).  Version 2 (before kept answers and bound keys) is
-# still read, unbound.
-_VERSION = 3
-_VERSIONS = (2, 3)
+# bound key's thumbprint (32 bytes, or none); version 4 then says how the login was made (the
+# method, ``password`` when empty).  Versions 2 (before kept answers and bound keys) and 3 (before
+# methods) are still read, unbound and by password alone.
+_VERSION = 4
+_VERSIONS = (2, 3, 4)
 _HEAD = struct.Struct("<BBQQQQ")
 _ENTRY_V2 = struct.Struct("<16sQ")
 _ENTRY = struct.Struct("<16sQH")
@@ -115,6 +118,7 @@ def encode(login: Login) -> bytes:
     for entry in login.refresh:
         out += _ENTRY.pack(entry.digest, _ms(entry.spent_at), len(entry.answer)) + entry.answer
     _put(out, base64.urlsafe_b64decode(login.jkt + "=") if login.jkt else b"")
+    _put(out, b"" if login.method == "password" else _text(login.method))
     return bytes(out)
 
 
@@ -131,11 +135,14 @@ def decode(login_id: str, data: bytes) -> Login:
     user_id, username, agent, ip = (f.decode() for f in fields[:4])
     refresh, at = _entries(data, at, version)
     key = data[at + 1 : at + 1 + data[at]] if version >= 3 and at < len(data) else b""
+    at += 1 + len(key)
+    method = data[at + 1 : at + 1 + data[at]].decode() if version >= 4 and at < len(data) else ""
     return Login(
         id=login_id, user_id=user_id, username=username, kind="token" if token else "cookie",
         created_at=created / 1000, last_seen_at=seen / 1000, expires_at=expires / 1000, idle_ttl=idle / 1000,
         user_agent=agent, ip=ip, secret_digest=fields[4], refresh=refresh,
         jkt=base64.urlsafe_b64encode(key).rstrip(b"=").decode("ascii") if key else "",
+        method=method or "password",
     )
 
 

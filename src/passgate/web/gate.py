@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -25,6 +26,7 @@ from passgate.deployment import Deployment
 from passgate.errors import AuthError, InvalidDpopProof, NotFound
 from passgate.identity.emails import Email
 from passgate.identity.users import User, UserRepository
+from passgate.mfa import Enrolment
 from passgate.transports import BearerTransport, CookieTransport, DpopTransport, read_head
 from passgate.web import problems
 from passgate.web.api import SERVICE_PATHS, routes
@@ -41,7 +43,7 @@ from passgate.web.middleware import (
 )
 from passgate.web.routing import RouteGroup, document
 
-TOKEN_PATHS = ("/token", "/token/refresh")
+TOKEN_PATHS = ("/token", "/token/refresh", "/token/mfa")
 
 
 @dataclass(frozen=True)
@@ -152,27 +154,40 @@ class Gate:
         return await self.deployment.accounts.register(username, password, email=email,
                                                        base_url=self.site_url(request))
 
-    async def authenticate(self, request: Request, username: str, password: str) -> User:
-        """The user whose password this is, under the login limit; InvalidCredentials or RateLimited.
-
-        A device cookie of the account (:meth:`device_cookie`) that the request carries holds it to
-        the cookie's own failure count, not to the account's lockout that strangers can cause.
-        """
-        device_cookie = self.device.read(read_head(request.scope))
-        return await self.deployment.accounts.authenticate(username, password, self.clients.address(request.scope),
-                                                           device_cookie=device_cookie)
-
     def device_cookie(self, user: User) -> str:
         """The ``Set-Cookie`` value of a new device cookie for ``user``: add it to every successful
         login's answer (the API's and the board's do), so that this client is not locked out by
         strangers' guesses at the account later.  A new password ends it."""
         return self.device.set_header(self.deployment.accounts.devices.issue(user.id, user.password_hash))
 
-    async def start_session(self, request: Request, user: User) -> tuple[Caller, str]:
+    async def authenticate(self, request: Request, username: str, password: str, *,
+                           purpose: Literal["session", "token"] = "session", jkt: str | None = None) -> User:
+        """The user whose password this is, under the login limit; InvalidCredentials or RateLimited.
+        A device cookie of the account (:meth:`device_cookie`) that the request carries holds it to
+        the cookie's own failure count, not to the account's lockout that strangers can cause.
+
+        With a second factor on, the password alone is not enough: MfaRequired (401 ``mfa_required``)
+        carries the ``mfa_token`` that :meth:`finish_login` takes with a code, for a login of
+        ``purpose`` (by the DPoP key ``jkt``, when the token request sent a proof)."""
+        return await self.deployment.factors.login(username, password, self.clients.address(request.scope),
+                                                   purpose=purpose, jkt=jkt or "",
+                                                   device_cookie=self.device.read(read_head(request.scope)))
+
+    async def finish_login(self, request: Request, mfa_token: str, code: str, *,
+                           purpose: Literal["session", "token"] = "session",
+                           jkt: str | None = None) -> tuple[User, str]:
+        """The second step of a login: the user of ``mfa_token`` if ``code`` (TOTP or recovery) is right,
+        and how the login was made (``password+totp``), for :meth:`start_session` or :meth:`start_tokens`.
+        401 ``token_invalid`` for a spent or expired token, 401 ``mfa_invalid`` for a wrong code
+        (counted under the login limit), 429."""
+        return await self.deployment.factors.finish(mfa_token, code, self.clients.address(request.scope),
+                                                    purpose=purpose, jkt=jkt or "")
+
+    async def start_session(self, request: Request, user: User, *, method: str = "password") -> tuple[Caller, str]:
         """A new cookie login for ``user``, ending the session the request carried: the caller and
-        the ``Set-Cookie`` value that hands it to the browser."""
+        the ``Set-Cookie`` value that hands it to the browser.  ``method``: how the user logged in."""
         cookie = await self.deployment.cookies.open(
-            user.id, user.username, self.clients.client(request.scope),
+            user.id, user.username, replace(self.clients.client(request.scope), method=method),
             replacing=self.cookie.read(read_head(request.scope)), password_hash=user.password_hash,
         )
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
@@ -202,10 +217,12 @@ class Gate:
         nonces = self.deployment.verifier.proofs.nonces
         return {"DPoP-Nonce": nonces.current()} if nonces is not None and self.options.dpop != "off" else {}
 
-    async def start_tokens(self, request: Request, user: User, *, jkt: str | None = None) -> TokenPair:
+    async def start_tokens(self, request: Request, user: User, *, jkt: str | None = None,
+                           method: str = "password") -> TokenPair:
         """A new token login for ``user``: a short access token and a rotating refresh token, bound
-        to the client's key when ``jkt`` (:meth:`token_key`) is given."""
-        return await self.deployment.tokens.open(user.id, user.username, self.clients.client(request.scope), jkt=jkt,
+        to the client's key when ``jkt`` (:meth:`token_key`) is given.  ``method``: how the user logged in."""
+        client = replace(self.clients.client(request.scope), method=method)
+        return await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt,
                                                  password_hash=user.password_hash)
 
     async def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
@@ -263,6 +280,35 @@ class Gate:
                                                                self.clients.address(request.scope),
                                                                login_id=caller.login.id)
 
+    # -- second factors --------------------------------------------------------------
+
+    async def second_factors(self, caller: Caller) -> tuple[str, ...]:
+        """The second factors the caller's account has on (``totp``, ``recovery_code``); empty: none."""
+        return await self.deployment.factors.methods(caller.user_id)
+
+    def _totp_issuer(self) -> str:
+        """What authenticator apps show the account under: the public host, else ``passgate``."""
+        host = urlsplit(self.options.public_url).hostname if self.options.public_url else None
+        return host or "passgate"
+
+    async def enrol_totp(self, request: Request, caller: Caller, password: str) -> Enrolment:
+        """A new TOTP secret and its ``otpauth://`` URI, pending until :meth:`confirm_totp` (the password
+        checked under the login limit); 403 while TOTP is on."""
+        return await self.deployment.factors.enrol(caller.user_id, password, self.clients.address(request.scope),
+                                                   issuer=self._totp_issuer())
+
+    async def pending_totp(self, caller: Caller) -> Enrolment | None:
+        """The caller's TOTP enrolment that waits for its first code, to show again; None when there is none."""
+        return await self.deployment.factors.pending(caller.user_id, issuer=self._totp_issuer())
+
+    async def confirm_totp(self, caller: Caller, code: str) -> list[str]:
+        """Turn the pending TOTP on with a first code; the ten recovery codes, shown this once."""
+        return await self.deployment.factors.confirm(caller.user_id, code)
+
+    async def disable_totp(self, request: Request, caller: Caller, password: str, code: str) -> None:
+        """Turn TOTP off, behind the password and a code (TOTP or recovery), each under the login limit."""
+        await self.deployment.factors.disable(caller.user_id, password, code, self.clients.address(request.scope))
+
     # -- the address, and a forgotten password ---------------------------------------
 
     def site_url(self, request: Request | None = None) -> str:
@@ -313,7 +359,8 @@ class Gate:
         """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards.
 
         ``routers`` picks the API's parts (``logins``: ``/me`` and the device list, ``sessions``,
-        ``tokens``, ``accounts``; all by default) and ``signup=False`` leaves registration out.
+        ``tokens``, ``accounts``, ``email``, ``factors``: TOTP; all by default) and ``signup=False``
+        leaves registration out.
         The guards (the body cap of ``body_limit`` bytes, the foreign-``Origin`` check, CORS, the
         metrics) cover passgate's own routes (``guard="passgate"``, the default: the app's routes
         pay nothing for them), or every request of the app (``guard="app"``).

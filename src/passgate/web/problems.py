@@ -26,6 +26,7 @@ from passgate.errors import (
     MailTokenInvalid,
     MailUnavailable,
     MalformedRequest,
+    MfaRequired,
     NotFound,
     PassgateError,
     PayloadTooLarge,
@@ -37,6 +38,7 @@ from passgate.errors import (
     UnsupportedMediaType,
     UseDpopNonce,
     UsernameTaken,
+    WrongCode,
     WrongPassword,
 )
 from passgate.transports import BearerTransport, DpopTransport
@@ -61,7 +63,7 @@ CODES = (
     "invalid_credentials", "not_authenticated", "token_invalid", "token_expired", "session_revoked",
     "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
     "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
-    "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce",
+    "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce", "mfa_required", "mfa_invalid",
 )
 #: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -74,12 +76,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
         "code": {"type": "string", "enum": list(CODES)},
+        "mfa_token": {"type": "string", "description": "mfa_required: finishes the login with a code (single use)"},
+        "methods": {"type": "array", "items": {"type": "string"},
+                    "description": "mfa_required: the second factors the account has (totp, recovery_code)"},
     },
     "required": ["type", "title", "status", "detail", "code"],
 }
 _ANSWERS = {
     400: "Malformed request (JSON, or more than one Authorization header)",
-    401: "Not authenticated: no credential, or one that is invalid, expired or revoked",
+    401: "Not authenticated: no credential, or one that is invalid, expired or revoked (or, at a login, "
+         "mfa_required: a second factor's code is due)",
     403: "Forbidden: CSRF check failed, wrong password, or not yours",
     404: "Not found",
     409: "Conflict",
@@ -115,7 +121,7 @@ _DPOP = DpopTransport()
 
 #: By the most specific class in an error's MRO; anything else is a 500.
 _STATUS: dict[type[PassgateError], int] = {
-    ClientGone: 499, AuthError: 401, WrongPassword: 403, CsrfFailed: 403, Forbidden: 403, NotFound: 404,
+    ClientGone: 499, AuthError: 401, WrongPassword: 403, WrongCode: 403, CsrfFailed: 403, Forbidden: 403, NotFound: 404,
     UsernameTaken: 409, RateLimited: 429, StoreUnavailable: 503, RequestError: 422, MalformedRequest: 400,
     PayloadTooLarge: 413, UnsupportedMediaType: 415, EmailTaken: 409, MailTokenInvalid: 400, MailUnavailable: 503,
 }
@@ -132,9 +138,11 @@ def http_status(exc: PassgateError) -> int:
     return 500
 
 
-def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+            **members: Any) -> Response:
+    """A problem+json answer; ``members`` are its extension members (RFC 9457 §3.2)."""
     body = {"type": f"https://passgate.dev/problems/{code}", "title": title, "status": status,
-            "detail": detail, "code": code}
+            "detail": detail, "code": code, **members}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -158,7 +166,8 @@ def from_error(exc: PassgateError) -> Response:
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable | MailUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
-    return problem(http_status(exc), exc.code, exc.title, exc.detail, headers)
+    members = {"mfa_token": exc.mfa_token, "methods": list(exc.methods)} if isinstance(exc, MfaRequired) else {}
+    return problem(http_status(exc), exc.code, exc.title, exc.detail, headers, **members)
 
 
 async def _passgate_error(_: Request, exc: Exception) -> Response:

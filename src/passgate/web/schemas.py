@@ -87,6 +87,26 @@ class PasswordConfirm(Body):
     password: str
 
 
+#: JSON Schema of a second factor's code (what ``passgate.mfa`` looks at).
+CODE_RULES: dict[str, Any] = {"maxLength": 64, "description": "a code of the authenticator app, or a recovery code"}
+
+
+class TotpCode(Body):
+    code: str = Field(json_schema_extra={**CODE_RULES, "description": "a code of the authenticator app"})
+
+
+class TotpRemoval(Body):
+    password: str
+    code: str = Field(json_schema_extra=CODE_RULES)
+
+
+class MfaStep(Body):
+    """A login's second step: the ``mfa_token`` of the ``mfa_required`` answer and a code."""
+
+    mfa_token: str
+    code: str = Field(json_schema_extra=CODE_RULES)
+
+
 # -- answers (documentation only: the handlers build their bodies) -------------------------
 
 _TIME: JsonDict = {"format": "date-time"}
@@ -135,9 +155,24 @@ class MeView(UserRef):
     email_verified: bool
 
 
+class TotpEnrolmentView(BaseModel):
+    """A pending TOTP secret (base32) and the URI of its QR code; on once confirmed by a first code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodesView(BaseModel):
+    """Ten codes, each usable once in place of a TOTP code; shown only this once."""
+
+    recovery_codes: list[str] = Field(min_length=10, max_length=10)
+
+
 class LoginView(BaseModel):
     id: str
     kind: Literal["cookie", "token"]
+    #: How the login was made.
+    method: str = Field(json_schema_extra={"examples": ["password", "password+totp", "password+recovery_code"]})
     created_at: str = Field(json_schema_extra=_TIME)
     last_seen_at: str = Field(json_schema_extra=_TIME)
     expires_at: str = Field(json_schema_extra=_TIME)

@@ -5,13 +5,24 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from passgate import CsrfFailed, Endpoint, PassgateError, RateLimited, StoreUnavailable, form_fields, http_status
+from passgate import (
+    CsrfFailed,
+    Endpoint,
+    MfaRequired,
+    MfaTokenInvalid,
+    PassgateError,
+    RateLimited,
+    StoreUnavailable,
+    form_fields,
+    http_status,
+)
 from passgate.board.site import field, redirect, safe_next
 
 if TYPE_CHECKING:
     from passgate.board.site import Board
 
 EXPIRED = "The form expired. Please try again."
+STALE = "That login took too long, or was finished already. Please log in again."
 
 
 async def login_page(board: "Board", request: Request, next: str = "/") -> Response:
@@ -27,9 +38,32 @@ async def login(board: "Board", request: Request) -> Response:
     try:
         user = await board.pg.authenticate(request, username, field(form, "password"))
         _, set_cookie = await board.pg.start_session(request, user)
+    except MfaRequired as exc:
+        return code_step(board, request, exc.mfa_token, target)
     except PassgateError as exc:
         status = http_status(exc) if isinstance(exc, RateLimited | StoreUnavailable) else 401
         return board.render(request, "login.html", None, status, next=target, username=username, error=exc.detail)
+    return redirect(target, set_cookie, board.pg.device_cookie(user))
+
+
+def code_step(board: "Board", request: Request, mfa_token: str, target: str, status: int = 200, *,
+              error: str | None = None) -> Response:
+    """The second step of a login: the password was right; a code of the second factor is due."""
+    return board.render(request, "login_code.html", None, status, mfa_token=mfa_token, next=target, error=error)
+
+
+async def login_code(board: "Board", request: Request) -> Response:
+    form = await form_fields(request)
+    mfa_token, target = field(form, "mfa_token"), safe_next(field(form, "next") or "/")
+    if not board.pg.form_tokens.check(request, field(form, "csrf_token")):
+        return board.render(request, "login.html", None, 403, next=target, username="", error=EXPIRED)
+    try:
+        user, method = await board.pg.finish_login(request, mfa_token, field(form, "code"))
+        _, set_cookie = await board.pg.start_session(request, user, method=method)
+    except MfaTokenInvalid:
+        return board.render(request, "login.html", None, 401, next=target, username="", error=STALE)
+    except PassgateError as exc:
+        return code_step(board, request, mfa_token, target, http_status(exc), error=exc.detail)
     return redirect(target, set_cookie, board.pg.device_cookie(user))
 
 
@@ -70,6 +104,7 @@ async def logout(board: "Board", request: Request) -> Response:
 ENDPOINTS = [
     Endpoint("/login", login_page),
     Endpoint("/login", login, ["POST"]),
+    Endpoint("/login/code", login_code, ["POST"]),
     Endpoint("/register", register_page),
     Endpoint("/register", register, ["POST"]),
     Endpoint("/logout", logout, ["POST"]),

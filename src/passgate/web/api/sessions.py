@@ -6,19 +6,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from passgate.errors import AuthError
+from passgate.identity.users import User
 from passgate.web import bodies
 from passgate.web.api.views import no_store, session_body
 from passgate.web.routing import AUTH_FAILURES, Endpoint
-from passgate.web.schemas import Credentials, SessionView
+from passgate.web.schemas import Credentials, MfaStep, SessionView
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
 
 
 async def open_session(gate: "Gate", request: Request) -> Response:
+    """Log in with a cookie; with a second factor on, 401 ``mfa_required`` with an ``mfa_token`` and no cookie."""
     body = await bodies.read(request, Credentials)
     user = await gate.authenticate(request, body.username, body.password)
-    caller, set_cookie = await gate.start_session(request, user)
+    return await _session(gate, request, user, "password")
+
+
+async def finish_session(gate: "Gate", request: Request) -> Response:
+    """A cookie login's second step: the ``mfa_token`` and a code (TOTP or recovery) answer what the
+    login would have answered."""
+    body = await bodies.read(request, MfaStep)
+    user, method = await gate.finish_login(request, body.mfa_token, body.code, purpose="session")
+    return await _session(gate, request, user, method)
+
+
+async def _session(gate: "Gate", request: Request, user: User, method: str) -> Response:
+    caller, set_cookie = await gate.start_session(request, user, method=method)
     response = no_store(JSONResponse(session_body(caller)))
     response.headers["Set-Cookie"] = set_cookie
     response.headers.append("Set-Cookie", gate.device_cookie(user))
@@ -43,6 +57,7 @@ async def close_session(gate: "Gate", request: Request) -> Response:
 
 ENDPOINTS = [
     Endpoint("/session", open_session, ["POST"], body=Credentials, fails=(401, 403, 429, 503), returns=SessionView),
+    Endpoint("/session/mfa", finish_session, ["POST"], body=MfaStep, fails=(401, 403, 429, 503), returns=SessionView),
     Endpoint("/session", read_session, fails=AUTH_FAILURES, returns=SessionView, auth="cookie"),
     Endpoint("/session", close_session, ["DELETE"], status_code=204, fails=(*AUTH_FAILURES, 403), auth="cookie"),
 ]

@@ -40,7 +40,7 @@ def login_body(login: Login, current: Caller) -> dict[str, Any]:
         "id": login.id, "kind": login.kind, "created_at": iso(login.created_at),
         "last_seen_at": iso(login.last_seen_at), "expires_at": iso(login.ends_at),
         "user_agent": login.user_agent, "ip": login.ip, "current": login.id == current.login.id,
-        "bound": login.bound,
+        "bound": login.bound, "method": login.method,
     }
 
 
