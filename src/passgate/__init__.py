@@ -26,6 +26,7 @@ from passgate.config import Settings, load_settings
 from passgate.credentials.records import Login
 from passgate.dates import iso
 from passgate.errors import (
+    AccountDisabled,
     AuthError,
     CsrfFailed,
     EmailTaken,
@@ -62,6 +63,7 @@ __version__ = "0.1.0"
 """The release, as ``passgate --version`` prints it (see CHANGELOG.md)."""
 
 __all__ = [
+    "AccountDisabled",
     "AuthError",
     "Body",
     "Caller",

@@ -10,10 +10,11 @@ from passgate import audit
 from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.ratelimit import LoginLimiter
-from passgate.errors import Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
+from passgate.errors import AccountDisabled, Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import PasswordHasher
+from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
 from passgate.identity.users import User, UserRepository
 from passgate.mail.limits import MailLimiter
@@ -31,6 +32,8 @@ class Accounts:
     mail_limiter: MailLimiter
     #: The device cookies that exempt a client from the account's lockout (OWASP's device cookies).
     devices: DeviceCookies
+    #: What administrators decided about accounts (disabled).
+    states: AccountStates
     #: The accounts' second factors (turned off with the account).
     totp: TotpRepository | None = None
 
@@ -58,11 +61,19 @@ class Accounts:
         account = username_key(username)
         if device_cookie is None:
             await self.limiter.check(account, ip)  # before the lookup: a locked account's guesses cost none
-            return await self._verify(await self.users.find(username), account, password, ip, None)
+            return await self._enabled(await self._verify(await self.users.find(username), account, password, ip,
+                                                          None))
         user = await self.users.find(username)
         device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
         await self.limiter.check(account, ip, device=device)
-        return await self._verify(user, account, password, ip, device)
+        return await self._enabled(await self._verify(user, account, password, ip, device))
+
+    async def _enabled(self, user: User) -> User:
+        """``user``, unless an administrator disabled the account (AccountDisabled, told only to a
+        caller who knew the password)."""
+        if await self.states.disabled(user.id):
+            raise AccountDisabled("this account is disabled")
+        return user
 
     async def _verify(self, user: User | None, account: str, password: str, ip: str, device: str | None) -> User:
         """The password checked, once the counts have been (``device``: the count that stands for the account's)."""
@@ -122,10 +133,33 @@ class Accounts:
         revoked += await self.logins.revoke_all(user.id)
         await self.emails.forget(user.id)
         await self.mailer.forget(user.id)
+        await self.states.forget(user.id)
         if self.totp is not None:
             await self.totp.remove(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         return revoked
+
+    async def disable(self, username: str) -> int:
+        """The admin's stop: the account is marked disabled, then every login of it ends on every
+        node (a login racing this finds the mark and ends itself), and its reset links die.  It
+        cannot log in, refresh or reset until :meth:`enable`.  The count of logins ended."""
+        user = await self._named(username)
+        await self.states.set_disabled(user.id, True)
+        revoked = await self.logins.revoke_all(user.id)
+        await self.mailer.forget(user.id, "reset")
+        audit.event("account_disabled", user_id=user.id, revoked=revoked)
+        return revoked
+
+    async def enable(self, username: str) -> None:
+        user = await self._named(username)
+        await self.states.set_disabled(user.id, False)
+        audit.event("account_enabled", user_id=user.id)
+
+    async def _named(self, username: str) -> User:
+        user = await self.users.find(username)
+        if user is None:
+            raise NotFound("no such user")
+        return user
 
     async def delete_confirmed(self, user_id: str, password: str, ip: str, *, login_id: str | None = None) -> int:
         return await self.delete(await self.confirm(user_id, password, ip, login_id=login_id))
@@ -171,9 +205,10 @@ class Accounts:
         key = email_key(address)
         self.mailer.check_available()
         owner = await self.emails.find_verified(address)
-        user = await self.users.get(owner.user_id if owner else "-")  # the same query either way
+        user = await self.users.get(owner.user_id if owner else "-")  # the same queries either way
+        disabled = await self.states.disabled(user.id if user else "-")
         await self.mail_limiter.count(address=key, account=user.id if user else "address:" + key)
-        if user is None:
+        if user is None or disabled:
             await self.mailer.send_nothing(key)
             return
         await self.mailer.send_link(Link("reset", owner.address if owner else address, user.id, key,
@@ -188,6 +223,8 @@ class Accounts:
         owner = await self.emails.find_verified(spent.email_key)
         if owner is None or owner.user_id != spent.user_id or await self.users.get(spent.user_id) is None:
             raise MailTokenInvalid("the link is for an address this account no longer has")
+        if await self.states.disabled(spent.user_id):
+            raise AccountDisabled("this account is disabled")
         await self.users.set_password_hash(spent.user_id, await self.hasher.hash(new))
         await self.mailer.forget(spent.user_id, "reset")
         revoked = await self.logins.revoke_all(spent.user_id)

@@ -97,6 +97,16 @@ async def _user_mfa_reset(d: Deployment, args: argparse.Namespace) -> None:
     _print({"username": args.name, "mfa_removed": removed, "revoked": revoked})
 
 
+async def _user_disable(d: Deployment, args: argparse.Namespace) -> None:
+    revoked = await d.accounts.disable(args.name)
+    _print({"username": args.name, "disabled": True, "revoked": revoked})
+
+
+async def _user_enable(d: Deployment, args: argparse.Namespace) -> None:
+    await d.accounts.enable(args.name)
+    _print({"username": args.name, "disabled": False})
+
+
 async def _user_email(d: Deployment, args: argparse.Namespace) -> None:
     email = await d.accounts.set_verified_email(args.name, args.address)
     _print({"username": args.name, "email": email.address, "email_verified": email.verified})
@@ -186,6 +196,9 @@ def parser() -> argparse.ArgumentParser:
     for name, action, text in (("create", _user_create, "create a user (password from stdin or a prompt)"),
                                ("password", _user_password, "set a new password; every login of the user ends"),
                                ("delete", _user_delete, "delete the account and every login of it"),
+                               ("disable", _user_disable,
+                                "disable the account: every login of it ends, and it cannot log in until enabled"),
+                               ("enable", _user_enable, "enable a disabled account"),
                                ("mfa-reset", _user_mfa_reset,
                                 "turn the user's second factors off (TOTP, recovery codes); every login ends")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)

@@ -21,6 +21,7 @@ password, a token or a session id.
     │       └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
+    │   └── AccountDisabled        account_disabled (an administrator disabled the account)
     ├── NotFound                   not_found
     ├── UsernameTaken              username_taken
     ├── EmailTaken                 email_taken (another account has verified the address)
@@ -201,6 +202,14 @@ class Forbidden(PassgateError):
 
     code = "forbidden"
     title = "Forbidden"
+
+
+class AccountDisabled(Forbidden):
+    """An administrator disabled the account: no login, refresh or password reset until it is enabled.
+    Said only to a caller who gave the right password (a wrong one is InvalidCredentials as always)."""
+
+    code = "account_disabled"
+    title = "Account disabled"
 
 
 class NotFound(PassgateError):

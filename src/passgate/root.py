@@ -36,10 +36,12 @@ from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
 from passgate.files import private_file
 from passgate.identity import emails as emails_schema
+from passgate.identity import states as states_schema
 from passgate.identity import totp as totp_schema
 from passgate.identity import users as identity_schema
 from passgate.identity.emails import EmailRepository
 from passgate.identity.passwords import HashPolicy, PasswordHasher
+from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
 from passgate.identity.users import SqlUserRepository, UserRepository
 from passgate.mail import schema as mail_schema
@@ -167,7 +169,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
                                        settings.password_parallelism))
     logins = LoginRepository(store, clock=clock, revoked_retention=settings.access_ttl + 60)
     accounts_users = users or SqlUserRepository(engine, clock=clock)
-    opener = LoginOpener(logins, _login_policy(settings), users=accounts_users, clock=clock)
+    states = AccountStates(engine, clock=clock)
+    opener = LoginOpener(logins, _login_policy(settings), users=accounts_users, states=states, clock=clock)
     signing = Signing()
     cookies = CookieLogins(logins, opener, clock=clock)
     limiter = LoginLimiter(store, limit=settings.login_limit[0], window=settings.login_limit[1])
@@ -176,9 +179,10 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     mail_limiter = MailLimiter(store, limit=settings.mail_limit[0], window=settings.mail_limit[1])
     devices = DeviceCookies(secret, max_age=settings.device_cookie_ttl, clock=clock)
     totp = TotpRepository(engine, secret, clock=clock)
-    accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices, totp)
+    accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices=devices,
+                        states=states, totp=totp)
     schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema,
-                                     totp_schema.schema)
+                                     totp_schema.schema, states_schema.schema)
     schemas += () if users else (identity_schema.schema,)
     return Deployment(
         engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,

@@ -263,6 +263,16 @@ class Gate:
         """
         return await self.deployment.logins.revoke_all(user_id, keep=keep)
 
+    async def disable_user(self, username: str) -> int:
+        """For an application's administrators: disable the account (every login of it ends on every
+        node within the revocation bound; it cannot log in, refresh or reset until enabled, and a
+        login with its right password answers 403 ``account_disabled``).  The count of logins ended."""
+        return await self.deployment.accounts.disable(username)
+
+    async def enable_user(self, username: str) -> None:
+        """Enable an account :meth:`disable_user` disabled."""
+        await self.deployment.accounts.enable(username)
+
     async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> PasswordChanged:
         """Set a new password (the current one checked under the login limit); every other login
         ends.  The caller's own login stays; a session gets a new id (ASVS 7.2.4), so send the
