@@ -57,7 +57,7 @@ from passgate.web.gate import PasswordChanged
 from passgate.web.problems import http_status
 from passgate.web.routing import Endpoint
 from passgate.web.schemas import Body
-from passgate.web.starlette import PassgateMiddleware, requires_user
+from passgate.web.starlette import PassgateMiddleware, requires_role, requires_user
 
 __version__ = "0.1.0"
 """The release, as ``passgate --version`` prints it (see CHANGELOG.md)."""
@@ -99,6 +99,7 @@ __all__ = [
     "iso",
     "load_settings",
     "read_json",
+    "requires_role",
     "requires_user",
     "username_key",
     "username_skeleton",

@@ -155,6 +155,21 @@ class Accounts:
         await self.states.set_disabled(user.id, False)
         audit.event("account_enabled", user_id=user.id)
 
+    async def grant_role(self, username: str, role: str) -> tuple[str, ...]:
+        """Give the user ``role`` (the admin's); the roles they have now."""
+        user = await self._named(username)
+        if await self.states.grant(user.id, role):
+            audit.event("role_granted", user_id=user.id, role=role)
+        return await self.states.roles(user.id)
+
+    async def revoke_role(self, username: str, role: str) -> tuple[str, ...]:
+        """Take ``role`` from the user; the roles they have now.  ``require_role`` sees it at once; an
+        access token's ``roles`` claim (``--roles-claim``) keeps it until the token expires."""
+        user = await self._named(username)
+        if await self.states.revoke(user.id, role):
+            audit.event("role_revoked", user_id=user.id, role=role)
+        return await self.states.roles(user.id)
+
     async def _named(self, username: str) -> User:
         user = await self.users.find(username)
         if user is None:

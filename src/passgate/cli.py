@@ -107,6 +107,11 @@ async def _user_enable(d: Deployment, args: argparse.Namespace) -> None:
     _print({"username": args.name, "disabled": False})
 
 
+async def _user_role(d: Deployment, args: argparse.Namespace) -> None:
+    change = d.accounts.grant_role if args.change == "add" else d.accounts.revoke_role
+    _print({"username": args.name, "roles": list(await change(args.name, args.role))})
+
+
 async def _user_email(d: Deployment, args: argparse.Namespace) -> None:
     email = await d.accounts.set_verified_email(args.name, args.address)
     _print({"username": args.name, "email": email.address, "email_verified": email.verified})
@@ -182,8 +187,8 @@ def parser() -> argparse.ArgumentParser:
     _add_options(serve, DEPLOYMENT_OPTIONS + SERVE_OPTIONS)
     serve.add_argument("--insecure-cookies", action="store_true", default=None,
                        help=_HELP["--insecure-cookies"].replace("`", ""))
-    serve.add_argument("--dpop-nonces", action="store_true", default=None,
-                       help=_HELP["--dpop-nonces"].replace("`", ""))
+    for flag in ("--dpop-nonces", "--roles-claim"):
+        serve.add_argument(flag, action="store_true", default=None, help=_HELP[flag].replace("`", ""))
     serve.set_defaults(func=_serve)
 
     def admin(group: Any, name: str, action: Any, help_text: str) -> argparse.ArgumentParser:
@@ -202,6 +207,10 @@ def parser() -> argparse.ArgumentParser:
                                ("mfa-reset", _user_mfa_reset,
                                 "turn the user's second factors off (TOTP, recovery codes); every login ends")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)
+    role = admin(users, "role", _user_role, "give a user a role, or take it away (require_role checks them)")
+    role.add_argument("change", choices=("add", "remove"))
+    role.add_argument("name", help=_USERNAME)
+    role.add_argument("role", help="the role's name: ASCII letters, digits, '_', '-', '.', ':'")
     email = admin(users, "email", _user_email, "set the user's email address, verified")
     email.add_argument("name", help=_USERNAME)
     email.add_argument("address", help="the address; it counts as verified (the admin vouches for it)")

@@ -19,7 +19,7 @@ import base64
 import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidTag
@@ -102,8 +102,11 @@ class TokenLogins:
     def __init__(
         self, logins: LoginRepository, opener: LoginOpener, signing: Signing, *, secret: bytes,
         rotation: RotationPolicy = RotationPolicy(), clock: Callable[[], float] = time.time,
+        roles: Callable[[str], Awaitable[tuple[str, ...]]] | None = None,
     ) -> None:
+        """``roles``: where a user's roles are read for the access tokens' ``roles`` claim; None: no claim."""
         self._logins, self._opener, self._signing = logins, opener, signing
+        self._roles = roles
         self.rotation = rotation
         self._tags = Signer(secret, "refresh")
         self._seal = _AnswerSeal(secret)
@@ -118,7 +121,7 @@ class TokenLogins:
             user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),), jkt=jkt or "",
             password_hash=password_hash,
         )
-        return self._pair(login, self._issue(login, secret))
+        return self._pair(login, self._issue(login, secret, await self._roles_of(user_id)))
 
     async def refresh(self, value: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair; replayed within the race window, the same pair
@@ -147,7 +150,7 @@ class TokenLogins:
             if entry.spent_at:
                 return self._replay(login, entry, token)
             login_bound = replace(login, jkt=login.jkt or jkt or "")
-            answer = self._issue(login_bound, new_secret())
+            answer = self._issue(login_bound, new_secret(), await self._roles_of(login.user_id))
             sealed = self._seal.seal(token.secret, login.id, answer)
             after = self._rotate(login_bound, entry, digest(answer.secret), sealed)
             if await self._logins.update(login, after):
@@ -161,9 +164,12 @@ class TokenLogins:
             raise TokenInvalid("a spent refresh token without its kept answer")
         return self._pair(login, answer)
 
-    def _issue(self, login: Login, secret: str) -> _Answer:
+    async def _roles_of(self, user_id: str) -> tuple[str, ...] | None:
+        return None if self._roles is None else await self._roles(user_id)
+
+    def _issue(self, login: Login, secret: str, roles: tuple[str, ...] | None) -> _Answer:
         access, exp = self._signing.codec.issue(
-            self._signing.ring, sub=login.user_id, sid=login.id, jkt=login.jkt or None
+            self._signing.ring, sub=login.user_id, sid=login.id, jkt=login.jkt or None, roles=roles
         )
         return _Answer(secret, access, exp)
 

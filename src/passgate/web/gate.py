@@ -8,7 +8,7 @@ is the one that the JSON API, the board's pages and an application's own routes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -23,8 +23,9 @@ from starlette.types import ASGIApp
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
-from passgate.errors import AuthError, InvalidDpopProof, NotFound
+from passgate.errors import AuthError, Forbidden, InvalidDpopProof, NotFound
 from passgate.identity.emails import Email
+from passgate.identity.states import wanted_roles
 from passgate.identity.users import User, UserRepository
 from passgate.mfa import Enrolment
 from passgate.transports import BearerTransport, CookieTransport, DpopTransport, read_head
@@ -115,6 +116,26 @@ class Gate:
         if caller is not None and caller.username and request.scope["method"] not in UNSAFE:
             return caller  # settled by the caches, and a safe method needs no CSRF check: no await
         return await self.caller(request)
+
+    def require_role(self, *roles: str) -> Callable[[Request], Awaitable[Caller]]:
+        """FastAPI dependency factory: ``Depends(auth.require_role("admin"))`` is the caller when they
+        have one of ``roles`` (403 ``forbidden`` otherwise, 401 without a caller).  The roles are read
+        from the database on every such request, so taking a role away takes effect at once."""
+        wanted = wanted_roles(roles, "require_role")
+
+        async def caller_with_role(request: Request) -> Caller:
+            caller = await self.current_user(request)
+            if wanted.isdisjoint(await self.roles_of(caller)):
+                raise Forbidden(f"this needs the role {' or '.join(sorted(wanted))}")
+            return caller
+
+        return caller_with_role
+
+    async def roles_of(self, caller: Caller) -> tuple[str, ...]:
+        """The caller's roles (read once per request, then kept on the caller)."""
+        if caller.roles is None:
+            caller.roles = await self.deployment.accounts.states.roles(caller.user_id)
+        return caller.roles
 
     async def optional_user(self, request: Request) -> Caller | None:
         """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
