@@ -46,6 +46,7 @@ from passgate.errors import (
     ValidationFailed,
     WrongPassword,
 )
+from passgate.hooks import Hooks, Refused
 from passgate.identity.emails import Email
 from passgate.identity.names import username_key, username_skeleton
 from passgate.identity.users import User, UserRepository
@@ -72,6 +73,7 @@ __all__ = [
     "EmailTaken",
     "Endpoint",
     "Forbidden",
+    "Hooks",
     "InvalidCode",
     "InvalidCredentials",
     "Login",
@@ -86,6 +88,7 @@ __all__ = [
     "PassgateMiddleware",
     "PasswordChanged",
     "RateLimited",
+    "Refused",
     "Settings",
     "StoreUnavailable",
     "User",

@@ -4,13 +4,14 @@ by mail.  No web I/O here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from passgate import audit
 from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.ratelimit import LoginLimiter
 from passgate.errors import AccountDisabled, Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
+from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passwords import PasswordHasher
@@ -36,6 +37,8 @@ class Accounts:
     states: AccountStates
     #: The accounts' second factors (turned off with the account).
     totp: TotpRepository | None = None
+    #: The application's hooks around these flows.
+    hooks: Hooks = field(default_factory=Hooks)
 
     async def register(self, username: str, password: str, *, email: str | None = None,
                        base_url: str = "") -> User:
@@ -43,12 +46,14 @@ class Accounts:
         name = check_username(username)
         check_password(password)
         address = None if email is None else check_email(email)
+        await decide(self.hooks.before_register(name, address), "before_register")
         if address is not None:  # before the account exists: no half-made registration
             self.mailer.check_available()
             await self.mail_limiter.count(address=email_key(address), account="new:" + email_key(address))
         user = await self.users.create(name, await self.hasher.hash(password))
         if address is not None:
             await self._mail_verification(user, address, base_url, counted=True)
+        await observe(self.hooks.after_register(user), "after_register")
         return user
 
     async def authenticate(self, username: str, password: str, ip: str, *, device_cookie: str | None = None) -> User:
@@ -61,12 +66,16 @@ class Accounts:
         account = username_key(username)
         if device_cookie is None:
             await self.limiter.check(account, ip)  # before the lookup: a locked account's guesses cost none
-            return await self._enabled(await self._verify(await self.users.find(username), account, password, ip,
-                                                          None))
-        user = await self.users.find(username)
-        device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
-        await self.limiter.check(account, ip, device=device)
-        return await self._enabled(await self._verify(user, account, password, ip, device))
+            user, device = await self.users.find(username), None
+        else:
+            user = await self.users.find(username)
+            device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
+            await self.limiter.check(account, ip, device=device)
+        try:
+            return await self._enabled(await self._verify(user, account, password, ip, device))
+        except InvalidCredentials:
+            await observe(self.hooks.after_failed_login(username, ip), "after_failed_login")
+            raise
 
     async def _enabled(self, user: User) -> User:
         """``user``, unless an administrator disabled the account (AccountDisabled, told only to a
@@ -110,6 +119,7 @@ class Accounts:
         await self.mailer.forget(user.id, "reset")  # a reset link mailed earlier must not undo this
         revoked = await self.logins.revoke_all(user.id, keep=keep)
         audit.event("password_changed", user_id=user.id, revoked=revoked)
+        await observe(self.hooks.after_password_change(user.id, "user"), "after_password_change")
         return revoked
 
     async def reset_password(self, username: str, new: str) -> int:
@@ -122,6 +132,7 @@ class Accounts:
         await self.mailer.forget(user.id, "reset")
         revoked = await self.logins.revoke_all(user.id)
         audit.event("password_reset", user_id=user.id, revoked=revoked, via="admin")
+        await observe(self.hooks.after_password_change(user.id, "admin"), "after_password_change")
         return revoked
 
     async def delete(self, user: User) -> int:
@@ -137,6 +148,7 @@ class Accounts:
         if self.totp is not None:
             await self.totp.remove(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
+        await observe(self.hooks.after_account_deleted(user.id), "after_account_deleted")
         return revoked
 
     async def disable(self, username: str) -> int:
@@ -244,6 +256,7 @@ class Accounts:
         await self.mailer.forget(spent.user_id, "reset")
         revoked = await self.logins.revoke_all(spent.user_id)
         audit.event("password_reset", user_id=spent.user_id, revoked=revoked, via="mail")
+        await observe(self.hooks.after_password_change(spent.user_id, "mail"), "after_password_change")
         return revoked
 
     async def set_verified_email(self, username: str, email: str) -> Email:

@@ -21,7 +21,8 @@ password, a token or a session id.
     │       └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
-    │   └── AccountDisabled        account_disabled (an administrator disabled the account)
+    │   ├── AccountDisabled        account_disabled (an administrator disabled the account)
+    │   └── Refused                refused, or the application's code (a before_* hook's no; passgate.hooks)
     ├── NotFound                   not_found
     ├── UsernameTaken              username_taken
     ├── EmailTaken                 email_taken (another account has verified the address)
@@ -210,6 +211,19 @@ class AccountDisabled(Forbidden):
 
     code = "account_disabled"
     title = "Account disabled"
+
+
+class Refused(Forbidden):
+    """An application's ``before_*`` hook said no (:mod:`passgate.hooks`): 403, with the application's
+    own ``code`` (default ``refused``) and ``detail``."""
+
+    code = "refused"
+    title = "Refused"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
 
 
 class NotFound(PassgateError):

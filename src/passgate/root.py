@@ -35,6 +35,7 @@ from passgate.credentials.verifier import Verifier
 from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
 from passgate.files import private_file
+from passgate.hooks import Hooks
 from passgate.identity import emails as emails_schema
 from passgate.identity import states as states_schema
 from passgate.identity import totp as totp_schema
@@ -156,11 +157,12 @@ def _proofs(settings: Settings, store: Store, secret: bytes, clock: Callable[[],
     return ProofVerifier(store, clock=clock, nonces=nonces)
 
 
-def build(settings: Settings, *, users: UserRepository | None = None,
+def build(settings: Settings, *, users: UserRepository | None = None, hooks: Hooks | None = None,
           clock: Callable[[], float] = time.time) -> Deployment:
     """Every service of the deployment that ``settings`` describe (not started).
 
     ``users`` keeps the accounts in the application's own model; the default is passgate's ``users`` table.
+    ``hooks``: the application's own steps around the account flows (:mod:`passgate.hooks`).
     """
     engine = open_engine(settings.resolved_database_url)
     store = open_store(settings.resolved_store)
@@ -180,7 +182,7 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     devices = DeviceCookies(secret, max_age=settings.device_cookie_ttl, clock=clock)
     totp = TotpRepository(engine, secret, clock=clock)
     accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices=devices,
-                        states=states, totp=totp)
+                        states=states, totp=totp, hooks=hooks or Hooks())
     schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema,
                                      totp_schema.schema, states_schema.schema)
     schemas += () if users else (identity_schema.schema,)
@@ -223,12 +225,15 @@ class Passgate(Gate):
         super().__init__(deployment, options or WebOptions())
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, users: UserRepository | None = None) -> Passgate:
-        """The deployment that ``settings`` describe; ``users``: the application's own user repository."""
-        return cls(build(settings, users=users), web_options(settings))
+    def from_settings(cls, settings: Settings, *, users: UserRepository | None = None,
+                      hooks: Hooks | None = None) -> Passgate:
+        """The deployment that ``settings`` describe; ``users``: the application's own user repository;
+        ``hooks``: its own steps around the account flows (:class:`passgate.Hooks`)."""
+        return cls(build(settings, users=users, hooks=hooks), web_options(settings))
 
     @classmethod
-    def from_env(cls, *, users: UserRepository | None = None, **options: Any) -> Passgate:
+    def from_env(cls, *, users: UserRepository | None = None, hooks: Hooks | None = None,
+                 **options: Any) -> Passgate:
         """Keyword options (as ``passgate serve`` names them, with ``_``) over ``PASSGATE_*`` variables
         over the defaults."""
-        return cls.from_settings(load_settings(**options), users=users)
+        return cls.from_settings(load_settings(**options), users=users, hooks=hooks)

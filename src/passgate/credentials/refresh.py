@@ -50,6 +50,8 @@ class TokenPair:
     refresh_expires_in: int
     #: Bound to the client's key (DPoP): the access token goes as ``Authorization: DPoP``.
     bound: bool = False
+    #: The login's public id (as ``/api/sessions`` lists it).
+    login_id: str = ""
 
     @property
     def token_type(self) -> str:
@@ -178,7 +180,7 @@ class TokenLogins:
         refresh = str(SplitToken(login.user_id, login.id, answer.secret))
         refresh += "." + self._tags.sign(refresh)
         return TokenPair(answer.access_token, max(0, round(answer.exp - now)), refresh, round(login.ends_at - now),
-                         bound=login.bound)
+                         bound=login.bound, login_id=login.id)
 
     def _parse(self, value: str) -> tuple[SplitToken, bool]:
         """The refresh token, and whether its tag says this deployment issued it.

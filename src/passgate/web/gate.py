@@ -24,6 +24,7 @@ from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
 from passgate.errors import AuthError, Forbidden, InvalidDpopProof, NotFound
+from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email
 from passgate.identity.states import wanted_roles
 from passgate.identity.users import User, UserRepository
@@ -97,6 +98,10 @@ class Gate:
             deployment.verifier, cookie=self.cookie, bearer=self.bearer, csrf=SessionCsrf(deployment.secret),
             public_url=options.public_url, dpop=None if options.dpop == "off" else self.dpop,
         )
+
+    @property
+    def _hooks(self) -> Hooks:
+        return self.deployment.accounts.hooks
 
     @property
     def users(self) -> UserRepository:
@@ -207,11 +212,13 @@ class Gate:
     async def start_session(self, request: Request, user: User, *, method: str = "password") -> tuple[Caller, str]:
         """A new cookie login for ``user``, ending the session the request carried: the caller and
         the ``Set-Cookie`` value that hands it to the browser.  ``method``: how the user logged in."""
+        await decide(self._hooks.before_login(user, method), "before_login")
         cookie = await self.deployment.cookies.open(
             user.id, user.username, replace(self.clients.client(request.scope), method=method),
             replacing=self.cookie.read(read_head(request.scope)), password_hash=user.password_hash,
         )
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
+        await observe(self._hooks.after_login(user, "cookie", caller.login.id, method), "after_login")
         return caller, self.cookie.set_header(cookie)
 
     async def token_key(self, request: Request) -> str | None:
@@ -242,9 +249,12 @@ class Gate:
                            method: str = "password") -> TokenPair:
         """A new token login for ``user``: a short access token and a rotating refresh token, bound
         to the client's key when ``jkt`` (:meth:`token_key`) is given.  ``method``: how the user logged in."""
+        await decide(self._hooks.before_login(user, method), "before_login")
         client = replace(self.clients.client(request.scope), method=method)
-        return await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt,
+        pair = await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt,
                                                  password_hash=user.password_hash)
+        await observe(self._hooks.after_login(user, "token", pair.login_id, method), "after_login")
+        return pair
 
     async def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login); a bound
@@ -254,6 +264,7 @@ class Gate:
     async def end(self, login: Login) -> None:
         """End one login, cookie or token, on every node."""
         await self.deployment.logins.revoke(login.user_id, [login.id])
+        await observe(self._hooks.after_logout(login.user_id, login.id), "after_logout")
 
     def clear_cookie(self) -> str:
         """The ``Set-Cookie`` value that makes the browser forget its session."""
