@@ -305,6 +305,14 @@ class Gate:
         """Enable an account :meth:`disable_user` disabled."""
         await self.deployment.accounts.enable(username)
 
+    async def grant_role(self, username: str, role: str) -> tuple[str, ...]:
+        """For administrators: give the user ``role``; the roles they have now."""
+        return await self.deployment.accounts.grant_role(username, role)
+
+    async def revoke_role(self, username: str, role: str) -> tuple[str, ...]:
+        """For administrators: take ``role`` from the user (``require_role`` sees it at once)."""
+        return await self.deployment.accounts.revoke_role(username, role)
+
     async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> PasswordChanged:
         """Set a new password (the current one checked under the login limit); every other login
         ends.  The caller's own login stays; a session gets a new id (ASVS 7.2.4), so send the

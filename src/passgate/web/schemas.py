@@ -179,3 +179,15 @@ class LoginView(BaseModel):
     user_agent: str
     ip: str
     current: bool
+
+
+class AccountStateView(BaseModel):
+    username: str
+    disabled: bool
+    #: The logins that disabling ended (0 when enabling).
+    revoked: int
+
+
+class RolesView(BaseModel):
+    username: str
+    roles: list[str]
