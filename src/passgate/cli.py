@@ -17,6 +17,7 @@ from passgate.config import Settings, load_settings, reference
 from passgate.dates import iso
 from passgate.deployment import Deployment
 from passgate.errors import NotFound, PassgateError
+from passgate.extras import require
 from passgate.root import build
 
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret-file", "access-ttl")
@@ -162,6 +163,8 @@ async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    require("uvicorn", "passgate serve")
+    require("python_multipart", "the board's forms")
     from passgate.board.app import create_app
     from passgate.identity.passwords import usable_cores
     from passgate.root import Passgate

@@ -34,6 +34,7 @@ from passgate.credentials.signing import Signing
 from passgate.credentials.verifier import Verifier
 from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
+from passgate.extras import require
 from passgate.files import private_file
 from passgate.hooks import Hooks
 from passgate.identity import emails as emails_schema
@@ -60,17 +61,6 @@ from passgate.web.gate import Gate, WebOptions
 __all__ = ["Passgate", "build", "open_engine", "open_sender", "open_store", "web_options"]
 
 #: The extra that brings each optional driver.
-_EXTRAS = {"redis": "redis", "asyncpg": "postgres"}
-
-
-def _require(module: str, what: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        extra = _EXTRAS[module]
-        raise ConfigError(f"{what} needs the {extra!r} extra: pip install 'passgate[{extra}]'") from None
-
-
 def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
     """``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB`` or ``redis+cluster://HOST:PORT,…``."""
     scheme = urlsplit(url).scheme
@@ -82,12 +72,12 @@ def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
             raise ConfigError(f"a SQLite store needs an absolute path: sqlite:///PATH, not {url!r}")
         return SqliteStore(path, clock=clock)
     if scheme in ("redis", "rediss"):
-        _require("redis", "a Redis store")
+        require("redis", "a Redis store")
         from passgate.stores.redis import RedisStore
 
         return RedisStore.from_url(url)
     if scheme == "redis+cluster":
-        _require("redis", "a Redis Cluster store")
+        require("redis", "a Redis Cluster store")
         from passgate.stores.redis_cluster import RedisClusterStore
 
         return RedisClusterStore.from_url(url)
@@ -107,7 +97,7 @@ def open_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername == "postgresql+asyncpg":
-        _require("asyncpg", "a PostgreSQL database")
+        require("asyncpg", "a PostgreSQL database")
         return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
     raise ConfigError(f"unsupported database driver {parsed.drivername!r}; use sqlite+aiosqlite or postgresql+asyncpg")
 
