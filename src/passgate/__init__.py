@@ -48,6 +48,7 @@ from passgate.errors import (
 )
 from passgate.hooks import Hooks, Refused
 from passgate.identity.emails import Email
+from passgate.identity.models import ModelUserRepository, UserMixin
 from passgate.identity.names import username_key, username_skeleton
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
@@ -57,7 +58,7 @@ from passgate.web.bodies import read as read_json
 from passgate.web.gate import PasswordChanged
 from passgate.web.problems import http_status
 from passgate.web.routing import Endpoint
-from passgate.web.schemas import Body
+from passgate.web.schemas import Body, Registration
 from passgate.web.starlette import PassgateMiddleware, requires_role, requires_user
 
 __version__ = "0.1.0"
@@ -82,6 +83,7 @@ __all__ = [
     "MailUnavailable",
     "MfaRequired",
     "MfaTokenInvalid",
+    "ModelUserRepository",
     "NotFound",
     "Passgate",
     "PassgateError",
@@ -89,9 +91,11 @@ __all__ = [
     "PasswordChanged",
     "RateLimited",
     "Refused",
+    "Registration",
     "Settings",
     "StoreUnavailable",
     "User",
+    "UserMixin",
     "UserRepository",
     "UsernameTaken",
     "ValidationFailed",

@@ -4,7 +4,9 @@ by mail.  No web I/O here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from passgate import audit
 from passgate.credentials.device_cookies import DeviceCookies
@@ -41,8 +43,9 @@ class Accounts:
     hooks: Hooks = field(default_factory=Hooks)
 
     async def register(self, username: str, password: str, *, email: str | None = None,
-                       base_url: str = "") -> User:
-        """A new account; with ``email``, its address (unverified) and the verification mail queued."""
+                       base_url: str = "", fields: Mapping[str, Any] | None = None) -> User:
+        """A new account; with ``email``, its address (unverified) and the verification mail queued;
+        ``fields``: the registration's extra fields, for the user repository (an application's model)."""
         name = check_username(username)
         check_password(password)
         address = None if email is None else check_email(email)
@@ -50,7 +53,7 @@ class Accounts:
         if address is not None:  # before the account exists: no half-made registration
             self.mailer.check_available()
             await self.mail_limiter.count(address=email_key(address), account="new:" + email_key(address))
-        user = await self.users.create(name, await self.hasher.hash(password))
+        user = await self.users.create(name, await self.hasher.hash(password), **(fields or {}))
         if address is not None:
             await self._mail_verification(user, address, base_url, counted=True)
         await observe(self.hooks.after_register(user), "after_register")

@@ -8,7 +8,7 @@ is the one that the JSON API, the board's pages and an application's own routes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -44,6 +44,7 @@ from passgate.web.middleware import (
     RequestGuardMiddleware,
 )
 from passgate.web.routing import RouteGroup, document
+from passgate.web.schemas import Registration
 
 TOKEN_PATHS = ("/token", "/token/refresh", "/token/mfa")
 
@@ -90,6 +91,8 @@ class Gate:
                                       name="passgate-device")
         self.bearer = BearerTransport()
         self.dpop = DpopTransport()
+        #: The body of ``POST /api/users``: :class:`Registration`, or the subclass ``install`` was given.
+        self.registration: type[Registration] = Registration
         #: The pre-session token of HTML forms shown to anonymous visitors (login, registration).
         self.form_tokens = FormTokens(deployment.secret, insecure=options.insecure_cookies)
         self.metrics = Metrics(hashes=deployment.hasher.counts)
@@ -173,12 +176,13 @@ class Gate:
     # -- logging in and out ----------------------------------------------------------
 
     async def register(self, username: str, password: str, *, email: str | None = None,
-                       request: Request | None = None) -> User:
+                       request: Request | None = None, fields: Mapping[str, Any] | None = None) -> User:
         """A new account (409 ``username_taken``, 422 for a name or password the rules refuse); with
         ``email``, its address, unverified, and a verification mail (503 ``mail_unavailable`` when
-        the deployment sends no mail).  ``request`` gives the links' site when there is no ``--public-url``."""
+        the deployment sends no mail).  ``request`` gives the links' site when there is no ``--public-url``.
+        ``fields``: extra fields for the application's user model (see ``install(registration=...)``)."""
         return await self.deployment.accounts.register(username, password, email=email,
-                                                       base_url=self.site_url(request))
+                                                       base_url=self.site_url(request), fields=fields)
 
     def device_cookie(self, user: User) -> str:
         """The ``Set-Cookie`` value of a new device cookie for ``user``: add it to every successful
@@ -405,18 +409,21 @@ class Gate:
     def install(
         self, app: FastAPI, *, prefix: str = "/api", guard: Literal["passgate", "app"] = "passgate",
         routers: Collection[str] | None = None, signup: bool = True, body_limit: int = MAX_BODY,
+        registration: type[Registration] = Registration,
     ) -> None:
         """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards.
 
         ``routers`` picks the API's parts (``logins``: ``/me`` and the device list, ``sessions``,
         ``tokens``, ``accounts``, ``email``, ``factors``: TOTP; all by default) and ``signup=False``
-        leaves registration out.
+        leaves registration out; ``registration``, a subclass of :class:`passgate.Registration`, adds
+        the fields of the application's user model to ``POST /api/users`` (and to its OpenAPI schema).
         The guards (the body cap of ``body_limit`` bytes, the foreign-``Origin`` check, CORS, the
         metrics) cover passgate's own routes (``guard="passgate"``, the default: the app's routes
         pay nothing for them), or every request of the app (``guard="app"``).
         """
         taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
-        ours = [r for r in routes(self, prefix=prefix, routers=routers, signup=signup)
+        self.registration = registration
+        ours = [r for r in routes(self, prefix=prefix, routers=routers, signup=signup, registration=registration)
                 if not {(r.path, m) for m in r.methods or ()} & taken]  # a path the app serves stays the app's
         whole_app = guard == "app"
         group = RouteGroup(ours, prefix=prefix, paths=SERVICE_PATHS,
