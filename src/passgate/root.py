@@ -62,7 +62,8 @@ __all__ = ["Passgate", "build", "open_engine", "open_sender", "open_store", "web
 
 #: The extra that brings each optional driver.
 def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
-    """``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB`` or ``redis+cluster://HOST:PORT,…``."""
+    """``memory://``, ``sqlite:///PATH``, ``redis[s]://HOST:PORT/DB`` or ``redis[s]+cluster://HOST:PORT,…``
+    (``rediss``: TLS)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore(clock=clock)
@@ -76,7 +77,7 @@ def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
         from passgate.stores.redis import RedisStore
 
         return RedisStore.from_url(url)
-    if scheme == "redis+cluster":
+    if scheme in ("redis+cluster", "rediss+cluster"):
         require("redis", "a Redis Cluster store")
         from passgate.stores.redis_cluster import RedisClusterStore
 
