@@ -63,7 +63,7 @@ __all__ = ["Passgate", "build", "open_engine", "open_sender", "open_store", "web
 #: The extra that brings each optional driver.
 def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
     """``memory://``, ``sqlite:///PATH``, ``redis[s]://HOST:PORT/DB`` or ``redis[s]+cluster://HOST:PORT,…``
-    (``rediss``: TLS)."""
+    ``redis[s]+sentinel://HOST:PORT,…/SERVICE`` (``rediss``: TLS)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore(clock=clock)
@@ -82,6 +82,11 @@ def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
         from passgate.stores.redis_cluster import RedisClusterStore
 
         return RedisClusterStore.from_url(url)
+    if scheme in ("redis+sentinel", "rediss+sentinel"):
+        require("redis", "a Redis Sentinel store")
+        from passgate.stores.redis_sentinel import RedisSentinelStore
+
+        return RedisSentinelStore.from_url(url)
     raise ConfigError(f"unknown store URL scheme {scheme!r}")
 
 
