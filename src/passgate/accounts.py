@@ -13,6 +13,7 @@ from passgate.credentials.ratelimit import LoginLimiter
 from passgate.errors import Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
+from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.totp import TotpRepository
 from passgate.identity.users import User, UserRepository
@@ -33,6 +34,8 @@ class Accounts:
     devices: DeviceCookies
     #: The accounts' second factors (turned off with the account).
     totp: TotpRepository | None = None
+    #: The accounts' passkeys (removed with the account).
+    passkeys: PasskeyRepository | None = None
 
     async def register(self, username: str, password: str, *, email: str | None = None,
                        base_url: str = "") -> User:
@@ -124,6 +127,8 @@ class Accounts:
         await self.mailer.forget(user.id)
         if self.totp is not None:
             await self.totp.remove(user.id)
+        if self.passkeys is not None:
+            await self.passkeys.remove_all(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         return revoked
 

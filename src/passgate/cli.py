@@ -187,7 +187,7 @@ def parser() -> argparse.ArgumentParser:
                                ("password", _user_password, "set a new password; every login of the user ends"),
                                ("delete", _user_delete, "delete the account and every login of it"),
                                ("mfa-reset", _user_mfa_reset,
-                                "turn the user's second factors off (TOTP, recovery codes); every login ends")):
+                                "second factors off (TOTP, recovery codes, passkeys); every login ends")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)
     email = admin(users, "email", _user_email, "set the user's email address, verified")
     email.add_argument("name", help=_USERNAME)
