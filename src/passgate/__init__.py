@@ -47,6 +47,7 @@ from passgate.errors import (
 )
 from passgate.identity.emails import Email
 from passgate.identity.names import username_key, username_skeleton
+from passgate.identity.passkeys import Passkey
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
 from passgate.web.auth import Caller
@@ -82,6 +83,7 @@ __all__ = [
     "Passgate",
     "PassgateError",
     "PassgateMiddleware",
+    "Passkey",
     "PasswordChanged",
     "RateLimited",
     "Settings",
