@@ -25,13 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
-from webauthn import (
-    base64url_to_bytes,
-    generate_authentication_options,
-    generate_registration_options,
-    verify_authentication_response,
-    verify_registration_response,
-)
 from webauthn.helpers import (
     bytes_to_base64url,
     options_to_json_dict,
@@ -55,6 +48,13 @@ from passgate.credentials.ratelimit import LoginLimiter
 from passgate.errors import Forbidden, NotFound, ValidationFailed, WebauthnFailed
 from passgate.identity.passkeys import MAX_NAME, Passkey, PasskeyRepository
 from passgate.identity.users import User, UserRepository
+from webauthn import (
+    base64url_to_bytes,
+    generate_authentication_options,
+    generate_registration_options,
+    verify_authentication_response,
+    verify_registration_response,
+)
 
 __all__ = ["MAX_PASSKEYS", "Passkeys", "RelyingParty"]
 
