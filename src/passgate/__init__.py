@@ -43,6 +43,7 @@ from passgate.errors import (
     StoreUnavailable,
     UsernameTaken,
     ValidationFailed,
+    WebauthnFailed,
     WrongPassword,
 )
 from passgate.identity.emails import Email
@@ -92,6 +93,7 @@ __all__ = [
     "UserRepository",
     "UsernameTaken",
     "ValidationFailed",
+    "WebauthnFailed",
     "WrongPassword",
     "__version__",
     "form_fields",

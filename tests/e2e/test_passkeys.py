@@ -359,3 +359,15 @@ def test_a_passkey_login_begun_on_one_node_is_finished_on_the_other(
         assert_problem(passkey_login(one, assertion), 401, "webauthn_failed")  # spent on every node
         registered = device.create(creation(one, session))
         assert two.post("/api/webauthn/register", json=registered, headers=session.headers()).status_code == 201
+
+
+def test_without_a_public_url_the_relying_party_is_the_requests_host(nodes: Callable[..., Node]) -> None:
+    node = nodes("--login-limit", "1000/5m")
+    origin = f"http://localhost:{node.port}"
+    with node.client(headers={"Host": f"localhost:{node.port}"}) as client:
+        _, _, device = with_passkey(client, origin)
+        assert options_of(request_options(client))["rpId"] == "localhost"
+        assert passkey_login(client, device.get(request_options(client))).status_code == 200
+        begun = request_options(client)
+    with node.client() as other_host:  # the same node as 127.0.0.1: another site to the browser
+        assert_problem(passkey_login(other_host, device.get(begun)), 401, "webauthn_failed")
