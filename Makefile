@@ -11,7 +11,7 @@ $(BIN)/python:
 
 # The server installs the drivers of every backend it can be pointed at.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[redis,postgres]'
+	$(BIN)/pip install -q -e '.[server,board,redis,postgres]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python

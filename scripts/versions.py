@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = ("redis", "postgres")
+EXTRAS = ("server", "board", "redis", "postgres")
 
 
 def requirements() -> list[Requirement]:

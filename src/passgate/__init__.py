@@ -26,6 +26,7 @@ from passgate.config import Settings, load_settings
 from passgate.credentials.records import Login
 from passgate.dates import iso
 from passgate.errors import (
+    AccountDisabled,
     AuthError,
     CsrfFailed,
     EmailTaken,
@@ -46,6 +47,7 @@ from passgate.errors import (
     WebauthnFailed,
     WrongPassword,
 )
+from passgate.hooks import Hooks, Refused
 from passgate.identity.emails import Email
 from passgate.identity.names import username_key, username_skeleton
 from passgate.identity.passkeys import Passkey
@@ -58,12 +60,13 @@ from passgate.web.gate import PasswordChanged
 from passgate.web.problems import http_status
 from passgate.web.routing import Endpoint
 from passgate.web.schemas import Body
-from passgate.web.starlette import PassgateMiddleware, requires_user
+from passgate.web.starlette import PassgateMiddleware, requires_role, requires_user
 
 __version__ = "0.1.0"
 """The release, as ``passgate --version`` prints it (see CHANGELOG.md)."""
 
 __all__ = [
+    "AccountDisabled",
     "AuthError",
     "Body",
     "Caller",
@@ -72,6 +75,7 @@ __all__ = [
     "EmailTaken",
     "Endpoint",
     "Forbidden",
+    "Hooks",
     "InvalidCode",
     "InvalidCredentials",
     "Login",
@@ -87,6 +91,7 @@ __all__ = [
     "Passkey",
     "PasswordChanged",
     "RateLimited",
+    "Refused",
     "Settings",
     "StoreUnavailable",
     "User",
@@ -101,6 +106,7 @@ __all__ = [
     "iso",
     "load_settings",
     "read_json",
+    "requires_role",
     "requires_user",
     "username_key",
     "username_skeleton",

@@ -4,17 +4,19 @@ by mail.  No web I/O here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from passgate import audit
 from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.ratelimit import LoginLimiter
-from passgate.errors import Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
+from passgate.errors import AccountDisabled, Forbidden, InvalidCredentials, MailTokenInvalid, NotFound, WrongPassword
+from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
 from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.passwords import PasswordHasher
+from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
 from passgate.identity.users import User, UserRepository
 from passgate.mail.limits import MailLimiter
@@ -32,8 +34,12 @@ class Accounts:
     mail_limiter: MailLimiter
     #: The device cookies that exempt a client from the account's lockout (OWASP's device cookies).
     devices: DeviceCookies
+    #: What administrators decided about accounts (disabled).
+    states: AccountStates
     #: The accounts' second factors (turned off with the account).
     totp: TotpRepository | None = None
+    #: The application's hooks around these flows.
+    hooks: Hooks = field(default_factory=Hooks)
     #: The accounts' passkeys (removed with the account).
     passkeys: PasskeyRepository | None = None
 
@@ -43,12 +49,14 @@ class Accounts:
         name = check_username(username)
         check_password(password)
         address = None if email is None else check_email(email)
+        await decide(self.hooks.before_register(name, address), "before_register")
         if address is not None:  # before the account exists: no half-made registration
             self.mailer.check_available()
             await self.mail_limiter.count(address=email_key(address), account="new:" + email_key(address))
         user = await self.users.create(name, await self.hasher.hash(password))
         if address is not None:
             await self._mail_verification(user, address, base_url, counted=True)
+        await observe(self.hooks.after_register(user), "after_register")
         return user
 
     async def authenticate(self, username: str, password: str, ip: str, *, device_cookie: str | None = None) -> User:
@@ -61,11 +69,23 @@ class Accounts:
         account = username_key(username)
         if device_cookie is None:
             await self.limiter.check(account, ip)  # before the lookup: a locked account's guesses cost none
-            return await self._verify(await self.users.find(username), account, password, ip, None)
-        user = await self.users.find(username)
-        device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
-        await self.limiter.check(account, ip, device=device)
-        return await self._verify(user, account, password, ip, device)
+            user, device = await self.users.find(username), None
+        else:
+            user = await self.users.find(username)
+            device = self.devices.device(device_cookie, user.id, user.password_hash) if user is not None else None
+            await self.limiter.check(account, ip, device=device)
+        try:
+            return await self._enabled(await self._verify(user, account, password, ip, device))
+        except InvalidCredentials:
+            await observe(self.hooks.after_failed_login(username, ip), "after_failed_login")
+            raise
+
+    async def _enabled(self, user: User) -> User:
+        """``user``, unless an administrator disabled the account (AccountDisabled, told only to a
+        caller who knew the password)."""
+        if await self.states.disabled(user.id):
+            raise AccountDisabled("this account is disabled")
+        return user
 
     async def _verify(self, user: User | None, account: str, password: str, ip: str, device: str | None) -> User:
         """The password checked, once the counts have been (``device``: the count that stands for the account's)."""
@@ -102,6 +122,7 @@ class Accounts:
         await self.mailer.forget(user.id, "reset")  # a reset link mailed earlier must not undo this
         revoked = await self.logins.revoke_all(user.id, keep=keep)
         audit.event("password_changed", user_id=user.id, revoked=revoked)
+        await observe(self.hooks.after_password_change(user.id, "user"), "after_password_change")
         return revoked
 
     async def reset_password(self, username: str, new: str) -> int:
@@ -114,6 +135,7 @@ class Accounts:
         await self.mailer.forget(user.id, "reset")
         revoked = await self.logins.revoke_all(user.id)
         audit.event("password_reset", user_id=user.id, revoked=revoked, via="admin")
+        await observe(self.hooks.after_password_change(user.id, "admin"), "after_password_change")
         return revoked
 
     async def delete(self, user: User) -> int:
@@ -125,12 +147,51 @@ class Accounts:
         revoked += await self.logins.revoke_all(user.id)
         await self.emails.forget(user.id)
         await self.mailer.forget(user.id)
+        await self.states.forget(user.id)
         if self.totp is not None:
             await self.totp.remove(user.id)
         if self.passkeys is not None:
             await self.passkeys.remove_all(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
+        await observe(self.hooks.after_account_deleted(user.id), "after_account_deleted")
         return revoked
+
+    async def disable(self, username: str) -> int:
+        """The admin's stop: the account is marked disabled, then every login of it ends on every
+        node (a login racing this finds the mark and ends itself), and its reset links die.  It
+        cannot log in, refresh or reset until :meth:`enable`.  The count of logins ended."""
+        user = await self._named(username)
+        await self.states.set_disabled(user.id, True)
+        revoked = await self.logins.revoke_all(user.id)
+        await self.mailer.forget(user.id, "reset")
+        audit.event("account_disabled", user_id=user.id, revoked=revoked)
+        return revoked
+
+    async def enable(self, username: str) -> None:
+        user = await self._named(username)
+        await self.states.set_disabled(user.id, False)
+        audit.event("account_enabled", user_id=user.id)
+
+    async def grant_role(self, username: str, role: str) -> tuple[str, ...]:
+        """Give the user ``role`` (the admin's); the roles they have now."""
+        user = await self._named(username)
+        if await self.states.grant(user.id, role):
+            audit.event("role_granted", user_id=user.id, role=role)
+        return await self.states.roles(user.id)
+
+    async def revoke_role(self, username: str, role: str) -> tuple[str, ...]:
+        """Take ``role`` from the user; the roles they have now.  ``require_role`` sees it at once; an
+        access token's ``roles`` claim (``--roles-claim``) keeps it until the token expires."""
+        user = await self._named(username)
+        if await self.states.revoke(user.id, role):
+            audit.event("role_revoked", user_id=user.id, role=role)
+        return await self.states.roles(user.id)
+
+    async def _named(self, username: str) -> User:
+        user = await self.users.find(username)
+        if user is None:
+            raise NotFound("no such user")
+        return user
 
     async def delete_confirmed(self, user_id: str, password: str, ip: str, *, login_id: str | None = None) -> int:
         return await self.delete(await self.confirm(user_id, password, ip, login_id=login_id))
@@ -176,9 +237,10 @@ class Accounts:
         key = email_key(address)
         self.mailer.check_available()
         owner = await self.emails.find_verified(address)
-        user = await self.users.get(owner.user_id if owner else "-")  # the same query either way
+        user = await self.users.get(owner.user_id if owner else "-")  # the same queries either way
+        disabled = await self.states.disabled(user.id if user else "-")
         await self.mail_limiter.count(address=key, account=user.id if user else "address:" + key)
-        if user is None:
+        if user is None or disabled:
             await self.mailer.send_nothing(key)
             return
         await self.mailer.send_link(Link("reset", owner.address if owner else address, user.id, key,
@@ -193,10 +255,13 @@ class Accounts:
         owner = await self.emails.find_verified(spent.email_key)
         if owner is None or owner.user_id != spent.user_id or await self.users.get(spent.user_id) is None:
             raise MailTokenInvalid("the link is for an address this account no longer has")
+        if await self.states.disabled(spent.user_id):
+            raise AccountDisabled("this account is disabled")
         await self.users.set_password_hash(spent.user_id, await self.hasher.hash(new))
         await self.mailer.forget(spent.user_id, "reset")
         revoked = await self.logins.revoke_all(spent.user_id)
         audit.event("password_reset", user_id=spent.user_id, revoked=revoked, via="mail")
+        await observe(self.hooks.after_password_change(spent.user_id, "mail"), "after_password_change")
         return revoked
 
     async def set_verified_email(self, username: str, email: str) -> Email:

@@ -17,6 +17,7 @@ from passgate.config import Settings, load_settings, reference
 from passgate.dates import iso
 from passgate.deployment import Deployment
 from passgate.errors import NotFound, PassgateError
+from passgate.extras import require
 from passgate.root import build
 
 DEPLOYMENT_OPTIONS = ("data-dir", "database-url", "store", "jwt-alg", "secret-file", "access-ttl")
@@ -97,6 +98,21 @@ async def _user_mfa_reset(d: Deployment, args: argparse.Namespace) -> None:
     _print({"username": args.name, "mfa_removed": removed, "revoked": revoked})
 
 
+async def _user_disable(d: Deployment, args: argparse.Namespace) -> None:
+    revoked = await d.accounts.disable(args.name)
+    _print({"username": args.name, "disabled": True, "revoked": revoked})
+
+
+async def _user_enable(d: Deployment, args: argparse.Namespace) -> None:
+    await d.accounts.enable(args.name)
+    _print({"username": args.name, "disabled": False})
+
+
+async def _user_role(d: Deployment, args: argparse.Namespace) -> None:
+    change = d.accounts.grant_role if args.change == "add" else d.accounts.revoke_role
+    _print({"username": args.name, "roles": list(await change(args.name, args.role))})
+
+
 async def _user_email(d: Deployment, args: argparse.Namespace) -> None:
     email = await d.accounts.set_verified_email(args.name, args.address)
     _print({"username": args.name, "email": email.address, "email_verified": email.verified})
@@ -147,6 +163,8 @@ async def _keys_export(d: Deployment, args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    require("uvicorn", "passgate serve")
+    require("python_multipart", "the board's forms")
     from passgate.board.app import create_app
     from passgate.identity.passwords import usable_cores
     from passgate.root import Passgate
@@ -172,8 +190,8 @@ def parser() -> argparse.ArgumentParser:
     _add_options(serve, DEPLOYMENT_OPTIONS + SERVE_OPTIONS)
     serve.add_argument("--insecure-cookies", action="store_true", default=None,
                        help=_HELP["--insecure-cookies"].replace("`", ""))
-    serve.add_argument("--dpop-nonces", action="store_true", default=None,
-                       help=_HELP["--dpop-nonces"].replace("`", ""))
+    for flag in ("--dpop-nonces", "--roles-claim"):
+        serve.add_argument(flag, action="store_true", default=None, help=_HELP[flag].replace("`", ""))
     serve.set_defaults(func=_serve)
 
     def admin(group: Any, name: str, action: Any, help_text: str) -> argparse.ArgumentParser:
@@ -186,9 +204,16 @@ def parser() -> argparse.ArgumentParser:
     for name, action, text in (("create", _user_create, "create a user (password from stdin or a prompt)"),
                                ("password", _user_password, "set a new password; every login of the user ends"),
                                ("delete", _user_delete, "delete the account and every login of it"),
+                               ("disable", _user_disable,
+                                "disable the account: every login of it ends, and it cannot log in until enabled"),
+                               ("enable", _user_enable, "enable a disabled account"),
                                ("mfa-reset", _user_mfa_reset,
                                 "second factors off (TOTP, recovery codes, passkeys); every login ends")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)
+    role = admin(users, "role", _user_role, "give a user a role, or take it away (require_role checks them)")
+    role.add_argument("change", choices=("add", "remove"))
+    role.add_argument("name", help=_USERNAME)
+    role.add_argument("role", help="the role's name: ASCII letters, digits, '_', '-', '.', ':'")
     email = admin(users, "email", _user_email, "set the user's email address, verified")
     email.add_argument("name", help=_USERNAME)
     email.add_argument("address", help="the address; it counts as verified (the admin vouches for it)")

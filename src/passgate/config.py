@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     request with a proof binds its tokens to the client's key) or ``required`` (every token request needs one)."""
     dpop_nonces: bool = False
     """Ask every DPoP proof for a server nonce (``use_dpop_nonce`` with a ``DPoP-Nonce`` header; RFC 9449 §8)."""
+    roles_claim: bool = False
+    """Put the user's roles in every access token (a ``roles`` claim, read at login and at each refresh) for the
+    services that verify passgate's tokens themselves. Off: tokens stay their default size. passgate's own
+    ``require_role`` reads the database either way."""
     secret: SecretStr | None = None
     """The deployment secret (32+ characters; it seals the signing keys, tags refresh tokens, signs CSRF tokens),
     shared by every node. Only from ``PASSGATE_SECRET`` or ``--secret-file``, never on the command line.

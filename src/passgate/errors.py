@@ -22,6 +22,8 @@ password, a token or a session id.
     ├── WebauthnFailed             webauthn_failed (a passkey ceremony refused: 401 at login, 400 at registration)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
+    │   ├── AccountDisabled        account_disabled (an administrator disabled the account)
+    │   └── Refused                refused, or the application's code (a before_* hook's no; passgate.hooks)
     ├── NotFound                   not_found
     ├── UsernameTaken              username_taken
     ├── EmailTaken                 email_taken (another account has verified the address)
@@ -223,6 +225,27 @@ class Forbidden(PassgateError):
 
     code = "forbidden"
     title = "Forbidden"
+
+
+class AccountDisabled(Forbidden):
+    """An administrator disabled the account: no login, refresh or password reset until it is enabled.
+    Said only to a caller who gave the right password (a wrong one is InvalidCredentials as always)."""
+
+    code = "account_disabled"
+    title = "Account disabled"
+
+
+class Refused(Forbidden):
+    """An application's ``before_*`` hook said no (:mod:`passgate.hooks`): 403, with the application's
+    own ``code`` (default ``refused``) and ``detail``."""
+
+    code = "refused"
+    title = "Refused"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
 
 
 class NotFound(PassgateError):

@@ -45,8 +45,9 @@ from webauthn.helpers.structs import (
 from passgate import audit
 from passgate.credentials.challenges import Ceremony, WebauthnChallenges
 from passgate.credentials.ratelimit import LoginLimiter
-from passgate.errors import Forbidden, NotFound, ValidationFailed, WebauthnFailed
+from passgate.errors import AccountDisabled, Forbidden, NotFound, ValidationFailed, WebauthnFailed
 from passgate.identity.passkeys import MAX_NAME, Passkey, PasskeyRepository
+from passgate.identity.states import AccountStates
 from passgate.identity.users import User, UserRepository
 from webauthn import (
     base64url_to_bytes,
@@ -117,6 +118,8 @@ class Passkeys:
     challenges: WebauthnChallenges
     users: UserRepository
     limiter: LoginLimiter
+    #: What administrators decided: a disabled account's passkeys log in no more.
+    states: AccountStates | None = None
 
     # -- adding and removing ---------------------------------------------------------------
 
@@ -193,6 +196,8 @@ class Passkeys:
             user, passkey = await self._verify(credential, rp, found)
         except WebauthnFailed as exc:
             await self._failed(exc, ip, found[0] if found else None)
+        if self.states is not None and await self.states.disabled(user.id):
+            raise AccountDisabled("this account is disabled")  # told only to the passkey's holder, as for a password
         audit.event("passkey_login", user_id=user.id, passkey_id=passkey.id)
         return user
 

@@ -34,14 +34,18 @@ from passgate.credentials.signing import Signing
 from passgate.credentials.verifier import Verifier
 from passgate.deployment import Deployment, TokenOptions
 from passgate.errors import ConfigError
+from passgate.extras import require
 from passgate.files import private_file
+from passgate.hooks import Hooks
 from passgate.identity import emails as emails_schema
 from passgate.identity import passkeys as passkeys_schema
+from passgate.identity import states as states_schema
 from passgate.identity import totp as totp_schema
 from passgate.identity import users as identity_schema
 from passgate.identity.emails import EmailRepository
 from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.passwords import HashPolicy, PasswordHasher
+from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
 from passgate.identity.users import SqlUserRepository, UserRepository
 from passgate.mail import schema as mail_schema
@@ -60,17 +64,6 @@ from passgate.web.gate import Gate, WebOptions
 __all__ = ["Passgate", "build", "open_engine", "open_sender", "open_store", "web_options"]
 
 #: The extra that brings each optional driver.
-_EXTRAS = {"redis": "redis", "asyncpg": "postgres"}
-
-
-def _require(module: str, what: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        extra = _EXTRAS[module]
-        raise ConfigError(f"{what} needs the {extra!r} extra: pip install 'passgate[{extra}]'") from None
-
-
 def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
     """``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB`` or ``redis+cluster://HOST:PORT,…``."""
     scheme = urlsplit(url).scheme
@@ -82,12 +75,12 @@ def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
             raise ConfigError(f"a SQLite store needs an absolute path: sqlite:///PATH, not {url!r}")
         return SqliteStore(path, clock=clock)
     if scheme in ("redis", "rediss"):
-        _require("redis", "a Redis store")
+        require("redis", "a Redis store")
         from passgate.stores.redis import RedisStore
 
         return RedisStore.from_url(url)
     if scheme == "redis+cluster":
-        _require("redis", "a Redis Cluster store")
+        require("redis", "a Redis Cluster store")
         from passgate.stores.redis_cluster import RedisClusterStore
 
         return RedisClusterStore.from_url(url)
@@ -107,7 +100,7 @@ def open_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername == "postgresql+asyncpg":
-        _require("asyncpg", "a PostgreSQL database")
+        require("asyncpg", "a PostgreSQL database")
         return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
     raise ConfigError(f"unsupported database driver {parsed.drivername!r}; use sqlite+aiosqlite or postgresql+asyncpg")
 
@@ -157,11 +150,12 @@ def _proofs(settings: Settings, store: Store, secret: bytes, clock: Callable[[],
     return ProofVerifier(store, clock=clock, nonces=nonces)
 
 
-def build(settings: Settings, *, users: UserRepository | None = None,
+def build(settings: Settings, *, users: UserRepository | None = None, hooks: Hooks | None = None,
           clock: Callable[[], float] = time.time) -> Deployment:
     """Every service of the deployment that ``settings`` describe (not started).
 
     ``users`` keeps the accounts in the application's own model; the default is passgate's ``users`` table.
+    ``hooks``: the application's own steps around the account flows (:mod:`passgate.hooks`).
     """
     engine = open_engine(settings.resolved_database_url)
     store = open_store(settings.resolved_store)
@@ -170,7 +164,8 @@ def build(settings: Settings, *, users: UserRepository | None = None,
                                        settings.password_parallelism))
     logins = LoginRepository(store, clock=clock, revoked_retention=settings.access_ttl + 60)
     accounts_users = users or SqlUserRepository(engine, clock=clock)
-    opener = LoginOpener(logins, _login_policy(settings), users=accounts_users, clock=clock)
+    states = AccountStates(engine, clock=clock)
+    opener = LoginOpener(logins, _login_policy(settings), users=accounts_users, states=states, clock=clock)
     signing = Signing()
     cookies = CookieLogins(logins, opener, clock=clock)
     limiter = LoginLimiter(store, limit=settings.login_limit[0], window=settings.login_limit[1])
@@ -180,22 +175,23 @@ def build(settings: Settings, *, users: UserRepository | None = None,
     devices = DeviceCookies(secret, max_age=settings.device_cookie_ttl, clock=clock)
     totp = TotpRepository(engine, secret, clock=clock)
     passkeys = PasskeyRepository(engine, clock=clock)
-    accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices, totp,
-                        passkeys)
+    accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices=devices,
+                        states=states, totp=totp, hooks=hooks or Hooks(), passkeys=passkeys)
     schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema,
-                                     totp_schema.schema, passkeys_schema.schema)
+                                     totp_schema.schema, states_schema.schema, passkeys_schema.schema)
     schemas += () if users else (identity_schema.schema,)
     return Deployment(
         engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,
         keys=KeyRepository(engine, secret, clock=clock), signing=signing, logins=logins, cookies=cookies,
         tokens=TokenLogins(logins, opener, signing, secret=secret, clock=clock,
-                           rotation=RotationPolicy(race_window=settings.refresh_race_window)),
+                           rotation=RotationPolicy(race_window=settings.refresh_race_window),
+                           roles=states.roles if settings.roles_claim else None),
         verifier=Verifier(logins, cookies, signing, _proofs(settings, store, secret, clock), outage=settings.outage,
                           clock=clock),
         limiter=limiter, accounts=accounts,
         factors=SecondFactors(accounts, totp, MfaChallenges(store, ttl=settings.mfa_token_ttl, clock=clock),
                               accounts_users, logins, clock=clock, passkeys=passkeys),
-        passkeys=Passkeys(passkeys, WebauthnChallenges(store, clock=clock), accounts_users, limiter),
+        passkeys=Passkeys(passkeys, WebauthnChallenges(store, clock=clock), accounts_users, limiter, states=states),
         emails=emails, mailer=mailer,
         token_options=_token_options(settings), schemas=schemas, clock=clock,
     )
@@ -224,12 +220,15 @@ class Passgate(Gate):
         super().__init__(deployment, options or WebOptions())
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, users: UserRepository | None = None) -> Passgate:
-        """The deployment that ``settings`` describe; ``users``: the application's own user repository."""
-        return cls(build(settings, users=users), web_options(settings))
+    def from_settings(cls, settings: Settings, *, users: UserRepository | None = None,
+                      hooks: Hooks | None = None) -> Passgate:
+        """The deployment that ``settings`` describe; ``users``: the application's own user repository;
+        ``hooks``: its own steps around the account flows (:class:`passgate.Hooks`)."""
+        return cls(build(settings, users=users, hooks=hooks), web_options(settings))
 
     @classmethod
-    def from_env(cls, *, users: UserRepository | None = None, **options: Any) -> Passgate:
+    def from_env(cls, *, users: UserRepository | None = None, hooks: Hooks | None = None,
+                 **options: Any) -> Passgate:
         """Keyword options (as ``passgate serve`` names them, with ``_``) over ``PASSGATE_*`` variables
         over the defaults."""
-        return cls.from_settings(load_settings(**options), users=users)
+        return cls.from_settings(load_settings(**options), users=users, hooks=hooks)

@@ -161,3 +161,29 @@ def test_admin_password_reset_and_delete(client: httpx.Client, node: Node) -> No
     assert_problem(client.post("/api/session", json={"username": name, "password": "reset by admin"}), 401)
     missing = _cli(node, "user", "delete", name)
     assert missing.returncode == 2 and "no user" in missing.stderr
+
+
+def test_an_admin_disables_and_enables_accounts_and_gives_roles_over_the_api(
+    client: httpx.Client, node: Node
+) -> None:
+    admin, _ = register(client)
+    assert _cli(node, "user", "role", "add", admin, "admin").returncode == 0
+    boss = tokens(client, admin)
+    name, password = register(client)
+    theirs, pair = login(client, name), tokens(client, name)
+    as_them = client.post(f"/api/admin/users/{admin}/disable", headers=bearer(pair["access_token"]))
+    assert_problem(as_them, 403, "forbidden")  # not an admin
+    assert_problem(client.post(f"/api/admin/users/{name}/disable"), 401)
+    disabled = client.post(f"/api/admin/users/{name}/disable", headers=bearer(boss["access_token"]))
+    assert disabled.json() == {"username": name, "disabled": True, "revoked": 2}
+    assert_problem(client.get("/api/me", headers=theirs.headers()), 401)
+    assert_problem(client.post("/api/session", json={"username": name, "password": password}), 403, "account_disabled")
+    assert client.post(f"/api/admin/users/{name}/enable", headers=bearer(boss["access_token"])).status_code == 200
+    assert client.post("/api/session", json={"username": name, "password": password}).status_code == 200
+    granted = client.put(f"/api/admin/users/{name}/roles/moderator", headers=bearer(boss["access_token"]))
+    assert granted.json() == {"username": name, "roles": ["moderator"]}
+    taken = client.delete(f"/api/admin/users/{name}/roles/moderator", headers=bearer(boss["access_token"]))
+    assert taken.json() == {"username": name, "roles": []}
+    assert_problem(client.put(f"/api/admin/users/{name}/roles/no%20spaces", headers=bearer(boss["access_token"])),
+                   422, "validation_failed")
+    assert_problem(client.post("/api/admin/users/nobody-here/disable", headers=bearer(boss["access_token"])), 404)

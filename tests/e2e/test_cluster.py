@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -77,6 +79,48 @@ def test_password_change_on_one_node_holds_on_another(trio: list[Node]) -> None:
         wait_until(lambda: two.get("/api/me", headers=mine.headers()).status_code == 401, 1.0)  # its old id
         renewed = Session(cookie_value(changed), mine.csrf, mine.id)
         assert two.get("/api/me", headers=renewed.headers()).json()["session_id"] == mine.id
+
+
+def _admin(node: Node, store: str, database: str, *args: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-m", "passgate.cli", *args, "--data-dir", str(node.data_dir), "--store", store,
+         "--database-url", database], capture_output=True, text=True, env=node.env, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_disabled_account_is_refused_on_every_node_within_a_second(
+    trio: list[Node], redis_server: RedisServer, postgres_url: str
+) -> None:
+    one, two, three = (node.client() for node in trio)
+    with one, two, three:
+        name, password = register(one)
+        session, pair = login(two, name), tokens(three, name)
+        for client in (one, two, three):
+            assert client.get("/api/me", headers=session.headers()).status_code == 200
+            assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+        assert _admin(trio[0], redis_server.url, postgres_url, "user", "disable", name)["revoked"] == 2
+        started = time.monotonic()
+        def ended(client: httpx.Client) -> bool:
+            return all(client.get("/api/me", headers=headers).status_code == 401
+                       for headers in (session.headers(), bearer(pair["access_token"])))
+
+        for client in (one, two, three):
+            wait_until(lambda: ended(client), 1.0)  # noqa: B023  (called before the loop moves on)
+        lag = (time.monotonic() - started) * 1000
+        print(f"disabled account refused on every node {lag:.0f} ms after the CLI answered")
+        for client in (one, two, three):
+            refused = client.post("/api/session", json={"username": name, "password": password})
+            assert_problem(refused, 403, "account_disabled")
+            assert_problem(client.post("/api/token", json={"username": name, "password": password}), 403,
+                           "account_disabled")
+        wrong = one.post("/api/session", json={"username": name, "password": "not the password"})
+        assert_problem(wrong, 401, "invalid_credentials")  # a stranger learns nothing of the state
+        assert_problem(two.post("/api/token/refresh", json={"refresh_token": pair["refresh_token"]}), 401)
+        assert _admin(trio[0], redis_server.url, postgres_url, "user", "enable", name) == {
+            "username": name, "disabled": False}
+        assert three.post("/api/session", json={"username": name, "password": password}).status_code == 200
 
 
 def test_killing_a_node_loses_nothing(trio: list[Node]) -> None:

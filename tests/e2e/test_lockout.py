@@ -207,6 +207,7 @@ def test_a_logged_in_user_confirms_the_password_while_strangers_lock_the_account
     changed = client.put("/api/me/password", json={"current_password": password, "new_password": "another horse"},
                          headers=headers)
     assert changed.status_code == 204, changed.text
+    headers["Cookie"] = f"{COOKIE}={cookie_value(changed, COOKIE)}"  # the session's new id, with the new password
     for _ in range(10):  # the login's own guesses are counted for it
         wrong = client.put("/api/me/password", json={"current_password": "wrong pass", "new_password": "x" * 12},
                            headers={**headers, "X-Forwarded-For": address()})

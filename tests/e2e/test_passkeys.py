@@ -371,3 +371,11 @@ def test_without_a_public_url_the_relying_party_is_the_requests_host(nodes: Call
         begun = request_options(client)
     with node.client() as other_host:  # the same node as 127.0.0.1: another site to the browser
         assert_problem(passkey_login(other_host, device.get(begun)), 401, "webauthn_failed")
+
+
+def test_a_disabled_accounts_passkey_logs_in_no_more(client: httpx.Client, origin: str, node: Node) -> None:
+    name, _, device = with_passkey(client, origin)
+    assert _cli(node, "user", "disable", name).returncode == 0
+    assert_problem(passkey_login(client, device.get(request_options(client))), 403, "account_disabled")
+    assert _cli(node, "user", "enable", name).returncode == 0
+    assert passkey_login(client, device.get(request_options(client)), "token").status_code == 200

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from passgate import InvalidCredentials, Passgate, Settings, User
+from passgate import AccountDisabled, InvalidCredentials, Passgate, Settings, User
 from passgate.errors import TokenInvalid
 
 FAST: dict[str, Any] = {"password_time_cost": 1, "password_memory_kib": 8192, "password_parallelism": 1}
@@ -89,3 +89,24 @@ async def test_a_login_opened_after_a_rehash_of_the_same_password_stands(tmp_pat
         user = await gate.authenticate(request(), "alice", PASSWORD)  # rehashed here
         caller, _ = await gate.start_session(request(), user)
         assert [login.id for login in await gate.deployment.logins.list(user.id)] == [caller.login.id]
+
+
+async def test_a_login_checked_before_the_account_was_disabled_is_refused(auth: Passgate) -> None:
+    user = await checked(auth)
+    assert await auth.disable_user("alice") == 0
+    with pytest.raises(InvalidCredentials):
+        await auth.start_tokens(request(), user)
+    with pytest.raises(AccountDisabled):
+        await checked(auth)
+    await auth.enable_user("alice")
+    caller, _ = await auth.start_session(request(), await checked(auth))
+    assert caller.username == "alice"
+
+
+async def test_a_token_login_of_a_disabled_account_refreshes_no_more(auth: Passgate) -> None:
+    """Even had the revocation of its logins been lost, a disabled account's refresh is refused."""
+    user = await checked(auth)
+    pair = await auth.start_tokens(request(), user)
+    await auth.deployment.accounts.states.set_disabled(user.id, True)  # marked, its logins not revoked
+    with pytest.raises(TokenInvalid):
+        await auth.refresh(pair.refresh_token)

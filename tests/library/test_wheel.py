@@ -15,7 +15,8 @@ from tests.library.apps import ROOT, AppProcess, check_hello, clean_env, readme_
 
 #: The tables an application that installs passgate gets (its users, keys, addresses and mail).
 PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox",
-                   "user_totp", "user_recovery_codes", "user_passkeys", "username_skeletons"}
+                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles",
+                   "user_passkeys"}
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +48,17 @@ def test_the_wheel_installs_and_serves_the_readme_example(tmp_path: Path) -> Non
     assert version == passgate.__version__
     assert run(venv / "bin" / "passgate", "--version", cwd=work).strip() == f"passgate {passgate.__version__}"
 
-    # No extras: neither driver of the optional backends, and a clear word when one is asked for.
-    missing = "import importlib.util as u; print([m for m in ('redis', 'asyncpg') if u.find_spec(m) is None])"
-    assert run(venv / "bin" / "python", "-c", missing, cwd=work).strip() == "['redis', 'asyncpg']"
+    # No extras: no server, no form parser, neither driver of the optional backends, and a clear word when
+    # one is asked for.
+    missing = ("import importlib.util as u; print([m for m in ('uvicorn', 'python_multipart', 'redis', 'asyncpg')"
+               " if u.find_spec(m) is None])")
+    assert run(venv / "bin" / "python", "-c", missing, cwd=work).strip() == \
+        "['uvicorn', 'python_multipart', 'redis', 'asyncpg']"
+    serve = subprocess.run([venv / "bin" / "passgate", "serve"], cwd=work, env=clean_env(), capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert serve.returncode != 0 and "pip install 'passgate[server]'" in serve.stderr
+    run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[server]",
+        cwd=tmp_path)  # what the README's `uvicorn app:app` runs on
     redis_store = "from passgate.root import open_store; open_store('redis://127.0.0.1:1/0')"
     refused = subprocess.run([venv / "bin" / "python", "-c", redis_store], cwd=work, env=clean_env(),
                              capture_output=True, text=True, timeout=60, check=False)

@@ -13,6 +13,7 @@ from passgate.web.problems import CODES, PROBLEM_SCHEMA, from_error, http_status
 EXPECTED = {
     "ClientGone": 499, "AuthError": 401, "InvalidCredentials": 401, "WrongPassword": 403, "TokenInvalid": 401,
     "TokenExpired": 401, "SessionRevoked": 401, "RefreshReused": 401, "CsrfFailed": 403, "Forbidden": 403,
+    "AccountDisabled": 403, "Refused": 403,
     "NotFound": 404, "UsernameTaken": 409, "StoreUnavailable": 503, "RequestError": 422,
     "ValidationFailed": 422, "MalformedRequest": 400, "PayloadTooLarge": 413, "UnsupportedMediaType": 415,
     "PassgateError": 500, "ConfigError": 500, "EmailTaken": 409, "MailTokenInvalid": 400, "MailTokenExpired": 400,

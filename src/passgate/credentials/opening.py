@@ -6,6 +6,7 @@ writes the account, then lists the user's logins and revokes them.  So that a lo
 that list does not survive it, the opener reads the account again once the record is written: if
 its password hash is no longer the one the login checked (or the user is gone), the new login is
 revoked and refused.  Either the change's list saw the record, or this read sees the change.
+Disabling an account works the same way: the account is marked, then its logins are revoked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from passgate import audit
 from passgate.credentials.logins import LoginRepository
 from passgate.credentials.records import Kind, Login, RefreshEntry, compact_user_agent
 from passgate.errors import InvalidCredentials
+from passgate.identity.states import AccountStates
 from passgate.identity.users import UserRepository
 from passgate.ids import new_id
 
@@ -56,8 +58,8 @@ class LoginOpener:
     docstring); without it (the credentials part on its own) nothing is re-read."""
 
     def __init__(self, logins: LoginRepository, policy: LoginPolicy, *, users: UserRepository | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self._logins, self.policy, self._users, self._clock = logins, policy, users, clock
+                 states: AccountStates | None = None, clock: Callable[[], float] = time.time) -> None:
+        self._logins, self.policy, self._users, self._states, self._clock = logins, policy, users, states, clock
 
     async def open(
         self, user_id: str, username: str, kind: Kind, client: Client, *,
@@ -81,11 +83,13 @@ class LoginOpener:
         return login
 
     async def stands(self, user_id: str, password_hash: str | None = None) -> bool:
-        """Whether the user still exists (with this password hash, when given)."""
+        """Whether the user still exists (with this password hash, when given) and is not disabled."""
         if self._users is None:
             return True
         user = await self._users.get(user_id)
-        return user is not None and (password_hash is None or user.password_hash == password_hash)
+        if user is None or (password_hash is not None and user.password_hash != password_hash):
+            return False
+        return self._states is None or not await self._states.disabled(user_id)
 
     async def _enforce_cap(self, user_id: str, newest: str) -> None:
         cap = self.policy.max_logins

@@ -19,7 +19,7 @@ import base64
 import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidTag
@@ -50,6 +50,8 @@ class TokenPair:
     refresh_expires_in: int
     #: Bound to the client's key (DPoP): the access token goes as ``Authorization: DPoP``.
     bound: bool = False
+    #: The login's public id (as ``/api/sessions`` lists it).
+    login_id: str = ""
 
     @property
     def token_type(self) -> str:
@@ -102,8 +104,11 @@ class TokenLogins:
     def __init__(
         self, logins: LoginRepository, opener: LoginOpener, signing: Signing, *, secret: bytes,
         rotation: RotationPolicy = RotationPolicy(), clock: Callable[[], float] = time.time,
+        roles: Callable[[str], Awaitable[tuple[str, ...]]] | None = None,
     ) -> None:
+        """``roles``: where a user's roles are read for the access tokens' ``roles`` claim; None: no claim."""
         self._logins, self._opener, self._signing = logins, opener, signing
+        self._roles = roles
         self.rotation = rotation
         self._tags = Signer(secret, "refresh")
         self._seal = _AnswerSeal(secret)
@@ -118,7 +123,7 @@ class TokenLogins:
             user_id, username, "token", client, refresh=(RefreshEntry(digest(secret)),), jkt=jkt or "",
             password_hash=password_hash,
         )
-        return self._pair(login, self._issue(login, secret))
+        return self._pair(login, self._issue(login, secret, await self._roles_of(user_id)))
 
     async def refresh(self, value: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair; replayed within the race window, the same pair
@@ -147,7 +152,7 @@ class TokenLogins:
             if entry.spent_at:
                 return self._replay(login, entry, token)
             login_bound = replace(login, jkt=login.jkt or jkt or "")
-            answer = self._issue(login_bound, new_secret())
+            answer = self._issue(login_bound, new_secret(), await self._roles_of(login.user_id))
             sealed = self._seal.seal(token.secret, login.id, answer)
             after = self._rotate(login_bound, entry, digest(answer.secret), sealed)
             if await self._logins.update(login, after):
@@ -161,9 +166,12 @@ class TokenLogins:
             raise TokenInvalid("a spent refresh token without its kept answer")
         return self._pair(login, answer)
 
-    def _issue(self, login: Login, secret: str) -> _Answer:
+    async def _roles_of(self, user_id: str) -> tuple[str, ...] | None:
+        return None if self._roles is None else await self._roles(user_id)
+
+    def _issue(self, login: Login, secret: str, roles: tuple[str, ...] | None) -> _Answer:
         access, exp = self._signing.codec.issue(
-            self._signing.ring, sub=login.user_id, sid=login.id, jkt=login.jkt or None
+            self._signing.ring, sub=login.user_id, sid=login.id, jkt=login.jkt or None, roles=roles
         )
         return _Answer(secret, access, exp)
 
@@ -172,7 +180,7 @@ class TokenLogins:
         refresh = str(SplitToken(login.user_id, login.id, answer.secret))
         refresh += "." + self._tags.sign(refresh)
         return TokenPair(answer.access_token, max(0, round(answer.exp - now)), refresh, round(login.ends_at - now),
-                         bound=login.bound)
+                         bound=login.bound, login_id=login.id)
 
     def _parse(self, value: str) -> tuple[SplitToken, bool]:
         """The refresh token, and whether its tag says this deployment issued it.

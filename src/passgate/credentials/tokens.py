@@ -89,8 +89,10 @@ class AccessTokenCodec:
         jws = jwt.PyJWS()
         self._algorithms = {name: jws.get_algorithm_by_name(name) for name in ("EdDSA", "ES256", "HS256")}
 
-    def issue(self, ring: KeyRing, *, sub: str, sid: str, jkt: str | None = None) -> tuple[str, int]:
-        """A token signed by the ring's current key, and its ``exp``; ``jkt`` binds it to that key."""
+    def issue(self, ring: KeyRing, *, sub: str, sid: str, jkt: str | None = None,
+              roles: tuple[str, ...] | None = None) -> tuple[str, int]:
+        """A token signed by the ring's current key, and its ``exp``; ``jkt`` binds it to that key;
+        ``roles``, when given, go in a ``roles`` claim."""
         if not sub or not sid:
             raise ValueError("sub and sid must be non-empty")
         iat = int(self._clock())
@@ -99,6 +101,8 @@ class AccessTokenCodec:
                                   "jti": secrets.token_urlsafe(12), "sid": sid}  # fmt: skip
         if jkt is not None:
             claims["cnf"] = {"jkt": jkt}
+        if roles is not None:
+            claims["roles"] = list(roles)
         key = ring.current
         headers = {"kid": key.kid, "typ": TOKEN_TYPE}
         return jwt.encode(claims, key.signing_key, algorithm=ring.alg, headers=headers), exp

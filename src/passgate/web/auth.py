@@ -33,11 +33,11 @@ class Caller:
     and a frozen dataclass's ``__init__`` costs four times as much.
     """
 
-    __slots__ = ("_csrf", "bound", "jkt", "kind", "login", "user_id", "username")
+    __slots__ = ("_csrf", "bound", "jkt", "kind", "login", "roles", "user_id", "username")
 
     def __init__(
         self, user_id: str, username: str, kind: Kind, login: Login, csrf: Callable[[Login], str] | None = None,
-        jkt: str | None = None,
+        jkt: str | None = None, roles: tuple[str, ...] | None = None,
     ) -> None:
         self.user_id = user_id
         self.username = username
@@ -51,13 +51,16 @@ class Caller:
         self.jkt = jkt
         #: Whether the credential is bound to a key of the client's (a DPoP-bound token).
         self.bound = jkt is not None
+        #: The user's roles, read from the database by ``require_role`` (or :meth:`Passgate.roles_of`);
+        #: None until then: no request pays for them unless it asks.
+        self.roles = roles
 
     def __repr__(self) -> str:
         return (f"Caller(user_id={self.user_id!r}, username={self.username!r}, kind={self.kind!r}, "
                 f"bound={self.bound!r})")
 
     def with_username(self, username: str) -> Caller:
-        return Caller(self.user_id, username, self.kind, self.login, self._csrf, self.jkt)
+        return Caller(self.user_id, username, self.kind, self.login, self._csrf, self.jkt, self.roles)
 
     @property
     def session_id(self) -> str:

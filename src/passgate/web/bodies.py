@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from passgate.errors import MalformedRequest, UnsupportedMediaType, ValidationFailed
+from passgate.extras import require
 from passgate.transports import read_head
 from passgate.web.problems import describe
 
@@ -57,7 +58,9 @@ async def form_fields(request: Request) -> FormData:
 
     A multipart part may name its charset, and some (``utf-7``, ``unicode_escape``) decode to lone
     surrogates, which the template, the hasher and the database would each fail to encode.
+    Forms need the ``board`` extra (python-multipart).
     """
+    require("python_multipart", "reading a form")
     form = await request.form()
     if not all(_text(value) for value in form.values() if isinstance(value, str)):
         raise MalformedRequest("a form field is not valid Unicode text")

@@ -8,7 +8,7 @@ is the one that the JSON API, the board's pages and an application's own routes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -23,9 +23,11 @@ from starlette.types import ASGIApp
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
-from passgate.errors import AuthError, InvalidDpopProof, NotFound
+from passgate.errors import AuthError, Forbidden, InvalidDpopProof, NotFound
+from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email
 from passgate.identity.passkeys import Passkey
+from passgate.identity.states import wanted_roles
 from passgate.identity.users import User, UserRepository
 from passgate.mfa import Enrolment
 from passgate.passkeys import RelyingParty
@@ -101,6 +103,10 @@ class Gate:
         )
 
     @property
+    def _hooks(self) -> Hooks:
+        return self.deployment.accounts.hooks
+
+    @property
     def users(self) -> UserRepository:
         """Where the deployment's users live."""
         return self.deployment.users
@@ -118,6 +124,26 @@ class Gate:
         if caller is not None and caller.username and request.scope["method"] not in UNSAFE:
             return caller  # settled by the caches, and a safe method needs no CSRF check: no await
         return await self.caller(request)
+
+    def require_role(self, *roles: str) -> Callable[[Request], Awaitable[Caller]]:
+        """FastAPI dependency factory: ``Depends(auth.require_role("admin"))`` is the caller when they
+        have one of ``roles`` (403 ``forbidden`` otherwise, 401 without a caller).  The roles are read
+        from the database on every such request, so taking a role away takes effect at once."""
+        wanted = wanted_roles(roles, "require_role")
+
+        async def caller_with_role(request: Request) -> Caller:
+            caller = await self.current_user(request)
+            if wanted.isdisjoint(await self.roles_of(caller)):
+                raise Forbidden(f"this needs the role {' or '.join(sorted(wanted))}")
+            return caller
+
+        return caller_with_role
+
+    async def roles_of(self, caller: Caller) -> tuple[str, ...]:
+        """The caller's roles (read once per request, then kept on the caller)."""
+        if caller.roles is None:
+            caller.roles = await self.deployment.accounts.states.roles(caller.user_id)
+        return caller.roles
 
     async def optional_user(self, request: Request) -> Caller | None:
         """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
@@ -189,11 +215,13 @@ class Gate:
     async def start_session(self, request: Request, user: User, *, method: str = "password") -> tuple[Caller, str]:
         """A new cookie login for ``user``, ending the session the request carried: the caller and
         the ``Set-Cookie`` value that hands it to the browser.  ``method``: how the user logged in."""
+        await decide(self._hooks.before_login(user, method), "before_login")
         cookie = await self.deployment.cookies.open(
             user.id, user.username, replace(self.clients.client(request.scope), method=method),
             replacing=self.cookie.read(read_head(request.scope)), password_hash=user.password_hash,
         )
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
+        await observe(self._hooks.after_login(user, "cookie", caller.login.id, method), "after_login")
         return caller, self.cookie.set_header(cookie)
 
     async def token_key(self, request: Request) -> str | None:
@@ -224,9 +252,12 @@ class Gate:
                            method: str = "password") -> TokenPair:
         """A new token login for ``user``: a short access token and a rotating refresh token, bound
         to the client's key when ``jkt`` (:meth:`token_key`) is given.  ``method``: how the user logged in."""
+        await decide(self._hooks.before_login(user, method), "before_login")
         client = replace(self.clients.client(request.scope), method=method)
-        return await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt,
+        pair = await self.deployment.tokens.open(user.id, user.username, client, jkt=jkt,
                                                  password_hash=user.password_hash)
+        await observe(self._hooks.after_login(user, "token", pair.login_id, method), "after_login")
+        return pair
 
     async def refresh(self, refresh_token: str, *, jkt: str | None = None) -> TokenPair:
         """Spend a refresh token for a new pair (401 ``refresh_reused`` revokes the login); a bound
@@ -236,6 +267,7 @@ class Gate:
     async def end(self, login: Login) -> None:
         """End one login, cookie or token, on every node."""
         await self.deployment.logins.revoke(login.user_id, [login.id])
+        await observe(self._hooks.after_logout(login.user_id, login.id), "after_logout")
 
     def clear_cookie(self) -> str:
         """The ``Set-Cookie`` value that makes the browser forget its session."""
@@ -265,6 +297,24 @@ class Gate:
         For applications that keep their own users: call it when a password changes or an account goes.
         """
         return await self.deployment.logins.revoke_all(user_id, keep=keep)
+
+    async def disable_user(self, username: str) -> int:
+        """For an application's administrators: disable the account (every login of it ends on every
+        node within the revocation bound; it cannot log in, refresh or reset until enabled, and a
+        login with its right password answers 403 ``account_disabled``).  The count of logins ended."""
+        return await self.deployment.accounts.disable(username)
+
+    async def enable_user(self, username: str) -> None:
+        """Enable an account :meth:`disable_user` disabled."""
+        await self.deployment.accounts.enable(username)
+
+    async def grant_role(self, username: str, role: str) -> tuple[str, ...]:
+        """For administrators: give the user ``role``; the roles they have now."""
+        return await self.deployment.accounts.grant_role(username, role)
+
+    async def revoke_role(self, username: str, role: str) -> tuple[str, ...]:
+        """For administrators: take ``role`` from the user (``require_role`` sees it at once)."""
+        return await self.deployment.accounts.revoke_role(username, role)
 
     async def change_password(self, request: Request, caller: Caller, current: str, new: str) -> PasswordChanged:
         """Set a new password (the current one checked under the login limit); every other login

@@ -65,7 +65,7 @@ CODES = (
     "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
     "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
     "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce", "mfa_required", "mfa_invalid",
-    "webauthn_failed",
+    "account_disabled", "refused", "webauthn_failed",
 )
 #: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -182,6 +182,18 @@ class LoginView(BaseModel):
     current: bool
 
 
+class AccountStateView(BaseModel):
+    username: str
+    disabled: bool
+    #: The logins that disabling ended (0 when enabling).
+    revoked: int
+
+
+class RolesView(BaseModel):
+    username: str
+    roles: list[str]
+
+
 # -- passkeys (WebAuthn): the credential's toJSON() in, its options out ----------------------
 
 #: base64url without padding, as ``PublicKeyCredential.toJSON()`` writes every binary member.

@@ -40,7 +40,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from passgate.errors import AuthError, ConfigError, PassgateError
+from passgate.errors import AuthError, ConfigError, Forbidden, PassgateError
+from passgate.identity.states import wanted_roles
 from passgate.web.auth import Caller
 from passgate.web.gate import Gate
 from passgate.web.problems import from_error
@@ -77,6 +78,7 @@ class PassgateMiddleware:
         scope["user"] = caller
         request.state.user = caller
         request.state.passgate_refusal = refusal
+        request.state.passgate = self.passgate
         await self.app(scope, receive, send)
 
 
@@ -106,3 +108,23 @@ def requires_user(endpoint: Endpoint) -> Endpoint:
         return answer if answer is not None else await endpoint(request)
 
     return guarded
+
+
+def requires_role(*roles: str) -> Callable[[Endpoint], Endpoint]:
+    """:func:`requires_user`, and the caller must have one of ``roles`` (403 ``forbidden`` otherwise),
+    read from the database on every such request: ``@requires_role("admin")``."""
+    wanted = wanted_roles(roles, "requires_role")
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def guarded(request: Request) -> Response:
+            answer = refusal(request)
+            if answer is not None:
+                return answer
+            if wanted.isdisjoint(await request.state.passgate.roles_of(request.scope["user"])):
+                return from_error(Forbidden(f"this needs the role {' or '.join(sorted(wanted))}"))
+            return await endpoint(request)
+
+        return guarded
+
+    return decorate
