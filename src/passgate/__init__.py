@@ -44,12 +44,14 @@ from passgate.errors import (
     StoreUnavailable,
     UsernameTaken,
     ValidationFailed,
+    WebauthnFailed,
     WrongPassword,
 )
 from passgate.hooks import Hooks, Refused
 from passgate.identity.emails import Email
 from passgate.identity.models import ModelUserRepository, UserMixin
 from passgate.identity.names import username_key, username_skeleton
+from passgate.identity.passkeys import Passkey
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
 from passgate.web.auth import Caller
@@ -88,6 +90,7 @@ __all__ = [
     "Passgate",
     "PassgateError",
     "PassgateMiddleware",
+    "Passkey",
     "PasswordChanged",
     "RateLimited",
     "Refused",
@@ -99,6 +102,7 @@ __all__ = [
     "UserRepository",
     "UsernameTaken",
     "ValidationFailed",
+    "WebauthnFailed",
     "WrongPassword",
     "__version__",
     "form_fields",

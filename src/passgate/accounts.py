@@ -16,6 +16,7 @@ from passgate.errors import AccountDisabled, Forbidden, InvalidCredentials, Mail
 from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
+from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
@@ -41,6 +42,8 @@ class Accounts:
     totp: TotpRepository | None = None
     #: The application's hooks around these flows.
     hooks: Hooks = field(default_factory=Hooks)
+    #: The accounts' passkeys (removed with the account).
+    passkeys: PasskeyRepository | None = None
 
     async def register(self, username: str, password: str, *, email: str | None = None,
                        base_url: str = "", fields: Mapping[str, Any] | None = None) -> User:
@@ -150,6 +153,8 @@ class Accounts:
         await self.states.forget(user.id)
         if self.totp is not None:
             await self.totp.remove(user.id)
+        if self.passkeys is not None:
+            await self.passkeys.remove_all(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         await observe(self.hooks.after_account_deleted(user.id), "after_account_deleted")
         return revoked

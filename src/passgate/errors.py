@@ -19,6 +19,7 @@ password, a token or a session id.
     │   ├── RefreshReused          refresh_reused
     │   └── InvalidDpopProof       invalid_dpop_proof (one detail for every bad proof; 400 at the token endpoints)
     │       └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
+    ├── WebauthnFailed             webauthn_failed (a passkey ceremony refused: 401 at login, 400 at registration)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
     │   ├── AccountDisabled        account_disabled (an administrator disabled the account)
@@ -189,6 +190,27 @@ class UseDpopNonce(InvalidDpopProof):
     def __init__(self, nonce: str = "", *, token_request: bool = False) -> None:
         super().__init__("the DPoP proof lacks the server's current nonce", token_request=token_request)
         self.nonce = nonce
+
+
+class WebauthnFailed(PassgateError):
+    """A passkey's answer (WebAuthn) that passgate refuses: its challenge unknown, spent or expired,
+    another origin or relying party, no user verification, a sign counter that did not grow, a bad
+    signature, an unknown or removed passkey.
+
+    Like :class:`TokenInvalid`, every case of a login answers alike; ``reason`` says which check
+    failed, for the log.  ``registration`` marks a refusal while adding a passkey (400, the caller
+    is logged in already) rather than at a login (401).
+    """
+
+    code = "webauthn_failed"
+    title = "Passkey not accepted"
+    DETAIL = "the passkey was not accepted; try again"
+
+    def __init__(self, reason: str = "passkey refused", *, registration: bool = False,
+                 detail: str | None = None) -> None:
+        self.reason = reason
+        self.registration = registration
+        super().__init__(detail or self.DETAIL)
 
 
 class CsrfFailed(PassgateError):

@@ -9,7 +9,8 @@ from tests.library.apps import EXAMPLES, AppProcess, check_hello, readme_example
 
 #: The tables an application that installs passgate gets (its users, keys, addresses and mail).
 PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox",
-                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles"}
+                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles",
+                   "user_passkeys"}
 
 
 def test_the_fastapi_example_is_the_readme_example() -> None:

@@ -38,6 +38,7 @@ from passgate.errors import (
     UnsupportedMediaType,
     UseDpopNonce,
     UsernameTaken,
+    WebauthnFailed,
     WrongCode,
     WrongPassword,
 )
@@ -64,7 +65,7 @@ CODES = (
     "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
     "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
     "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce", "mfa_required", "mfa_invalid",
-    "account_disabled", "refused",
+    "account_disabled", "refused", "webauthn_failed",
 )
 #: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -84,9 +85,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status", "detail", "code"],
 }
 _ANSWERS = {
-    400: "Malformed request (JSON, or more than one Authorization header)",
+    400: "Malformed request (JSON, or more than one Authorization header), or a passkey refused at registration",
     401: "Not authenticated: no credential, or one that is invalid, expired or revoked (or, at a login, "
-         "mfa_required: a second factor's code is due)",
+         "mfa_required: a second factor's code is due; webauthn_failed: a passkey refused at a login)",
     403: "Forbidden: CSRF check failed, wrong password, or not yours",
     404: "Not found",
     409: "Conflict",
@@ -132,6 +133,8 @@ def http_status(exc: PassgateError) -> int:
     """The HTTP status that answers ``exc``."""
     if isinstance(exc, InvalidDpopProof) and exc.token_request:
         return 400  # OAuth's answer at a token endpoint (RFC 9449 §5)
+    if isinstance(exc, WebauthnFailed):
+        return 400 if exc.registration else 401
     for kind in type(exc).__mro__:
         status = _STATUS.get(kind)
         if status is not None:
@@ -161,9 +164,11 @@ def from_error(exc: PassgateError) -> Response:
         tokens_log.info("token refused: %s", exc.reason)
     if isinstance(exc, InvalidDpopProof):
         tokens_log.info("DPoP proof refused: %s", exc.reason)
+    if isinstance(exc, WebauthnFailed):
+        tokens_log.info("passkey refused: %s", exc.reason)
     if isinstance(exc, UseDpopNonce) and exc.nonce:
         headers["DPoP-Nonce"] = exc.nonce
-    if isinstance(exc, AuthError):
+    if isinstance(exc, AuthError) or (isinstance(exc, WebauthnFailed) and not exc.registration):
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable | MailUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
