@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import chart, instructions, logins, machine, report, revocation, scenarios
+from benchmarks import chart, instructions, library, logins, machine, report, revocation, scenarios
 from benchmarks.context import Lab, Plan, describe
 from benchmarks.procs import pin
 from benchmarks.results import Results
@@ -39,6 +39,7 @@ PHASES: dict[str, tuple[str, Callable[[Lab], None]]] = {
     "logins": ("login throughput and the login storm", logins.login_throughput),
     "peer": ("the peer: fastapi-users", scenarios.compare_peer),
     "revocation": ("revocation lag across three nodes", revocation.revocation_lag),
+    "library": ("passgate inside the user's own app (FastAPI and Starlette)", library.library),
 }
 SMOKE = Plan(load=Load(threads=1, connections=4, duration=1, warmup=0, timeout=5, repeats=1),
              login_counts=(200, 400, 800), seed_budget=60.0, revocations=10, login_connections=2, scale_repeats=1)
