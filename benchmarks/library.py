@@ -15,18 +15,16 @@ per-round ratios, shown with their spread.
 
 from __future__ import annotations
 
-import shutil
-import statistics
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks import procs, wrk
 from benchmarks.client import Passgate, SetupFailed
-from benchmarks.context import Lab, describe
+from benchmarks.context import Lab
 from benchmarks.machine import event_loop_and_parser
 from benchmarks.wrk import Load, Measurement
 from tests.nodes import free_port

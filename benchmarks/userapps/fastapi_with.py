@@ -4,9 +4,8 @@ routes the lab compares: ``/plain``, not guarded, and ``/maybe``, behind ``optio
 They are added after ``auth.install(app)``, as a user's own routes are.
 """
 
-from fastapi import Depends
-
 from app import Caller, app, auth  # type: ignore[import-not-found]
+from fastapi import Depends
 
 
 @app.get("/plain")
