@@ -23,7 +23,18 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import chart, instructions, library, logins, machine, report, revocation, scenarios
+from benchmarks import (
+    chart,
+    comparison,
+    instructions,
+    library,
+    logins,
+    machine,
+    report,
+    revocation,
+    scenarios,
+    tradeoffs,
+)
 from benchmarks.context import Lab, Plan, describe
 from benchmarks.procs import pin
 from benchmarks.results import Results
@@ -31,6 +42,7 @@ from benchmarks.wrk import Load
 from tests.servers import RedisServer, ServerError
 
 HERE = Path(__file__).parent
+DOCS = HERE.parent / "docs"
 PHASES: dict[str, tuple[str, Callable[[Lab], None]]] = {
     "ceiling": ("the ceiling, the memory store and EdDSA", scenarios.ceiling_and_memory),
     "algorithms": ("bearer tokens signed ES256 and HS256", scenarios.algorithms),
@@ -40,6 +52,7 @@ PHASES: dict[str, tuple[str, Callable[[Lab], None]]] = {
     "peer": ("the peer: fastapi-users", scenarios.compare_peer),
     "revocation": ("revocation lag across three nodes", revocation.revocation_lag),
     "library": ("passgate inside the user's own app (FastAPI and Starlette)", library.library),
+    "tradeoffs": ("sessions vs tokens: token size, store operations, the store outage", tradeoffs.tradeoffs),
 }
 SMOKE = Plan(load=Load(threads=1, connections=4, duration=1, warmup=0, timeout=5, repeats=1),
              login_counts=(200, 400, 800), seed_budget=60.0, revocations=10, login_connections=2, scale_repeats=1)
@@ -171,6 +184,8 @@ def write(results: Results, out: Path, *, draw: bool) -> Path:
         picture = "chart.png"
     elif draw:
         results.notes.append("no chart: matplotlib is not installed in this interpreter (`make bench` installs it)")
+    # The comparison document goes to docs/ from the real run, beside the other results otherwise.
+    comparison.write(results, DOCS if out.resolve() == HERE.resolve() else out, draw and chart.available())
     results.save(out / "results.json")
     page = out / "results.md"
     page.write_text(report.render(results, chart=picture))
