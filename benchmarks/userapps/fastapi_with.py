@@ -1,11 +1,18 @@
-"""The README's ``app.py`` (saved beside this file's working directory by the lab), plus the two
-routes the lab compares: ``/plain``, not guarded, and ``/maybe``, behind ``optional_user``.
+"""The README's ``app.py`` (saved in the app's working directory by the lab), plus the two routes the
+lab compares: ``/plain``, not guarded, and ``/maybe``, behind ``optional_user``.
 
 They are added after ``auth.install(app)``, as a user's own routes are.
 """
 
-from app import Caller, app, auth  # type: ignore[import-not-found]
-from fastapi import Depends
+from typing import cast
+
+import app as readme  # type: ignore[import-not-found]
+from fastapi import Depends, FastAPI
+
+from passgate import Caller, Passgate
+
+app = cast(FastAPI, readme.app)
+auth = cast(Passgate, readme.auth)
 
 
 @app.get("/plain")
