@@ -6,8 +6,10 @@
 
 Phases: ceiling (the ceiling, the memory store, EdDSA), algorithms (ES256, HS256), instructions
 (/healthz and /api/me under callgrind), stores (SQLite and Redis with 1,000 to 1,000,000 logins),
-logins (argon2id throughput and the storm), peer (fastapi-users) and revocation (the lag across
-three nodes).
+logins (argon2id throughput and the storm), peer (fastapi-users), revocation (the lag across
+three nodes), library (passgate inside the user's own FastAPI and Starlette apps) and tradeoffs
+(sessions vs tokens: token size, store operations, the store outage; with the sizes and the lag
+above they make ``docs/sessions-vs-tokens.md``).
 """
 
 from __future__ import annotations
