@@ -113,7 +113,9 @@ def operations_section(results: Results) -> str:
     return (
         "Two nodes on one Redis; the commands each action sent, as Redis counted them (`INFO commandstats` "
         f"before and after; a `GET /api/me` row is repeated {found['requests']:,} times and divided). Any node "
-        "serves any login: the second node had never seen either login before its first request.\n\n"
+        "serves any login: the second node had never seen either login before its first request. `hello` and "
+        "`select` open a connection, and `ping` is a connection's health check every few seconds: counted as "
+        "they fell.\n\n"
         + _table(["action", "Redis commands per action", "total"], rows)
     )
 
