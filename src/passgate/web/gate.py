@@ -150,6 +150,12 @@ class Gate:
 
     async def optional_user(self, request: Request) -> Caller | None:
         """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
+        try:
+            settled = self.authenticator.known(request.scope)
+        except AuthError:
+            settled = None  # the long way below records the refusal
+        if settled is not None and settled.username:
+            return settled  # settled by the caches: no await
         caller = await self.authenticator.caller(request, required=False)
         try:
             return None if caller is None else await self._with_username(caller)
