@@ -872,8 +872,9 @@ class SmtpServer:
 
         if not self.mail_dir.is_dir():
             return []
+        # tests/smtpd.py writes each mail to a dot-file, then renames it: a dot-file is not a mail yet.
         return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-                for path in sorted(self.mail_dir.glob("*.eml"))]
+                for path in sorted(self.mail_dir.glob("*.eml")) if not path.name.startswith(".")]
 
     def __enter__(self) -> SmtpServer:
         return self.start()
