@@ -38,7 +38,7 @@ class Node:
 
 
 def node(store: Store, signing: Signing, clock: Callable[[], float], rotation: RotationPolicy | None = None) -> Node:
-    logins = LoginRepository(store, clock=clock)
+    logins = LoginRepository(store, clock=clock, monotonic=clock)
     opener = LoginOpener(logins, POLICY, clock=clock)
     cookies = CookieLogins(logins, opener, clock=clock)
     tokens = TokenLogins(logins, opener, signing, secret=SECRET, rotation=rotation or RotationPolicy(), clock=clock)

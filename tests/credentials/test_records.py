@@ -109,8 +109,8 @@ def test_alive_and_expiry() -> None:
 async def test_revocation_elsewhere_is_seen_within_the_bound(tmp_path: Path) -> None:
     clock = [NOW]
     store_a, store_b = (SqliteStore(tmp_path / "s.db", clock=lambda: clock[0]) for _ in range(2))
-    node_a = LoginRepository(store_a, clock=lambda: clock[0])
-    node_b = LoginRepository(store_b, clock=lambda: clock[0])
+    node_a = LoginRepository(store_a, clock=lambda: clock[0], monotonic=lambda: clock[0])
+    node_b = LoginRepository(store_b, clock=lambda: clock[0], monotonic=lambda: clock[0])
     login = a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16)
     await node_a.add(login)
     assert await node_b.get(login.user_id, login.id) is not None  # now cached on node b

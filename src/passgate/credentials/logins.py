@@ -2,13 +2,26 @@
 
 Reading a login on every request would cost a store round trip per request.  Instead each node
 keeps the records it has read, and trusts one only while it would learn of a change within the
-revocation bound:
+revocation bound (1 s):
 
-* an entry read less than ``max_age`` (0.5 s) ago is always trusted;
-* an older entry is trusted while the change feed is live: the store's ``listen()`` has spoken
-  (a notice or a heartbeat) within the last 0.5 s and the entry was read after the feed's last
-  resynchronisation.  Every revocation publishes the login's id; a node drops the entry when the
-  notice arrives.  A feed that falls silent or restarts sends every read back to the store.
+* an entry read less than ``MAX_AGE`` (0.5 s) ago is always trusted;
+* an older entry is trusted while the change feed is live and the entry is less than
+  ``TRUST_CAP`` (3 s) old.  The feed is live while the store's ``listen()`` has yielded a
+  heartbeat within ``FEED_SILENCE`` (0.6 s): on Redis that is this node's own heartbeat published
+  on the notice channel and received back, so it proves that a notice published before it was
+  delivered; on SQLite a poll of the notice table that found no gap.  The entry must also have
+  been read after the feed's last resynchronisation.  Every revocation publishes the login's id;
+  a node drops the entry when the notice arrives.  A feed that falls silent or restarts sends
+  every read back to the store.
+* The cap bounds what no heartbeat can see: a notice lost on its own while the channel works (its
+  publisher died between the delete and the publish, a cluster bus link that dropped and
+  reconnected between two heartbeats).  Such a loss is caught within ``TRUST_CAP`` of the read.
+
+A notice that fails to publish after the delete is retried at once, then in the background until
+it goes out (the revoke itself answers StoreUnavailable, since other nodes may not know yet).
+
+Cache ages are measured on the local monotonic clock (``monotonic``), never the wall clock, which
+may step; a record's own expiry stays on the wall clock, since every node shares it.
 
 The node that revokes drops its own entry at once, and remembers revoked ids for the life of an
 access token so that a store outage under ``--outage grace`` still refuses them.
@@ -19,17 +32,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from passgate.credentials.records import Login, decode, encode
+from passgate.errors import StoreUnavailable
 from passgate.stores.base import Store
 
 log = logging.getLogger("passgate.logins")
 
 MAX_AGE = 0.5
-FEED_SILENCE = 0.75
+#: Heartbeats come every 0.25 s; trust ends this long after the last one (one may be late).
+FEED_SILENCE = 0.6
+#: The oldest entry a live feed may vouch for: how long a notice lost on its own can go unnoticed.
+TRUST_CAP = 3.0
+#: Publishing a notice: attempts while the request waits, then in the background until it goes out.
+PUBLISH_ATTEMPTS = 3
+PUBLISH_RETRY = 0.05
 CACHE_ENTRIES = 200_000
 REVOKED_PREFIX = b"r:"
 #: A login whose secret changed: other nodes drop what they hold of it and read it again.
@@ -56,17 +77,24 @@ class LoginRepository:
     """Create, read, update and revoke login records; one per node, shared by every request."""
 
     def __init__(
-        self, store: Store, *, clock: Callable[[], float] = time.time, revoked_retention: float = 3600.0
+        self, store: Store, *, clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic, revoked_retention: float = 3600.0,
     ) -> None:
+        """``clock`` is the wall clock of records' expiry (shared by every node); ``monotonic`` the
+        local clock of cache ages, which must not step."""
         self._store = store
         self._shared = store.shared
         self._clock = clock
+        self._monotonic = monotonic
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._revoked: OrderedDict[str, float] = OrderedDict()
         self._retention = revoked_retention
-        self._feed_alive_at = 0.0
-        self._resynced_at = float("inf")
+        self._feed_alive_at = -math.inf
+        self._resynced_at = math.inf
         self._task: asyncio.Task[None] | None = None
+        #: Notices that failed to publish, retried by ``_flusher`` until they go out.
+        self._unsent: dict[bytes, None] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- the change feed -------------------------------------------------------------
 
@@ -75,15 +103,16 @@ class LoginRepository:
             self._task = asyncio.create_task(self._follow(), name="passgate-login-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._flusher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._flusher = None
 
     async def _follow(self) -> None:
         async for message in self._store.listen():
-            now = self._clock()
+            now = self._monotonic()
             if message is None:
                 self._cache.clear()
                 self._resynced_at = now
@@ -100,10 +129,12 @@ class LoginRepository:
         while self._revoked and next(iter(self._revoked.values())) < now - self._retention:
             self._revoked.popitem(last=False)
 
-    def _trusted(self, entry: _Entry, now: float) -> bool:
-        if not self._shared or now - entry.fetched_at < MAX_AGE:
+    def _trusted(self, entry: _Entry) -> bool:
+        now = self._monotonic()
+        age = now - entry.fetched_at
+        if age < MAX_AGE or not self._shared:
             return True
-        return now - self._feed_alive_at < FEED_SILENCE and entry.fetched_at >= self._resynced_at
+        return age < TRUST_CAP and now - self._feed_alive_at < FEED_SILENCE and entry.fetched_at >= self._resynced_at
 
     def known_revoked(self, login_id: str) -> bool:
         """Whether this node has seen the login revoked (for ``--outage grace``)."""
@@ -115,7 +146,7 @@ class LoginRepository:
         return entry.login if entry is not None and entry.login.user_id == user_id else None
 
     def _remember(self, login: Login, raw: bytes, fetched_at: float) -> None:
-        if self._revoked.get(login.id, -1.0) >= fetched_at:
+        if self._revoked.get(login.id, -math.inf) >= fetched_at:
             return  # a revocation arrived while we were reading
         self._cache[login.id] = _Entry(login, raw, fetched_at)
         self._cache.move_to_end(login.id)
@@ -125,11 +156,11 @@ class LoginRepository:
     # -- records ---------------------------------------------------------------------
 
     async def add(self, login: Login) -> None:
-        now = self._clock()
+        now, fetched = self._clock(), self._monotonic()
         raw = encode(login)
         await self._store.set(login_key(login.user_id, login.id), raw, login.ttl(now))
         await self._store.add_member(index_key(login.user_id), login.id, login.ttl(now))
-        self._remember(decode(login.id, raw), raw, now)  # as every later read will see it
+        self._remember(decode(login.id, raw), raw, fetched)  # as every later read will see it
 
     async def get(self, user_id: str, login_id: str, *, fresh: bool = False) -> Login | None:
         """The live login, or None; ``fresh`` skips the cache (before a compare-and-set)."""
@@ -140,12 +171,12 @@ class LoginRepository:
         """The login as this node's cache holds it, if trusted and alive at ``now``; None means
         ask :meth:`get`.  Synchronous: a request that finds its login here waits on nothing."""
         entry = self._cache.get(login_id)
-        if entry is None or now >= entry.ends_at or entry.login.user_id != user_id or not self._trusted(entry, now):
+        if entry is None or now >= entry.ends_at or entry.login.user_id != user_id or not self._trusted(entry):
             return None
         return entry.login
 
     async def _read(self, user_id: str, login_id: str, *, fresh: bool) -> tuple[Login, bytes] | None:
-        now = self._clock()
+        now, fetched = self._clock(), self._monotonic()  # before the read: its age counts from here
         login = None if fresh else self.cached(user_id, login_id, now)
         if login is not None:
             return login, self._cache[login_id].raw
@@ -156,7 +187,7 @@ class LoginRepository:
         login = decode(login_id, raw)
         if not login.alive(now):
             return None
-        self._remember(login, raw, now)
+        self._remember(login, raw, fetched)
         return login, raw
 
     async def update(self, before: Login, after: Login, *, notify: bool = False) -> bool:
@@ -169,14 +200,14 @@ class LoginRepository:
             found = await self._read(before.user_id, before.id, fresh=True)
             if found is None or found[0] != before:
                 return False
-        now = self._clock()
+        now, fetched = self._clock(), self._monotonic()
         raw = encode(after)
         if not await self._store.replace(login_key(after.user_id, after.id), found[1], raw, after.ttl(now)):
             self._cache.pop(after.id, None)
             return False
-        self._remember(after, raw, now)
+        self._remember(after, raw, fetched)
         if notify:
-            await self._store.publish(CHANGED_PREFIX + after.id.encode())
+            await self._announce([CHANGED_PREFIX + after.id.encode()])
         return True
 
     async def list(self, user_id: str) -> list[Login]:
@@ -195,14 +226,52 @@ class LoginRepository:
         """Delete logins; every node refuses them within the revocation bound, this one at once."""
         if not login_ids:
             return 0
-        now = self._clock()
+        now = self._monotonic()
         for login_id in login_ids:
             self._forget(login_id, now)
         count = await self._store.delete(*(login_key(user_id, i) for i in login_ids))
-        await self._store.remove_members(index_key(user_id), *login_ids)
-        for login_id in login_ids:
-            await self._store.publish(REVOKED_PREFIX + login_id.encode())
+        try:
+            await self._store.remove_members(index_key(user_id), *login_ids)
+        finally:  # once the delete is done, the notices go out whatever else fails
+            await self._announce([REVOKED_PREFIX + i.encode() for i in login_ids])
         return count
+
+    async def _announce(self, notices: Sequence[bytes]) -> None:
+        """Publish ``notices``, retrying a few times at once; what still fails is left to the
+        background flusher, and StoreUnavailable tells the caller that other nodes may not know yet."""
+        pending = list(notices)
+        for attempt in range(PUBLISH_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(PUBLISH_RETRY * attempt)
+            pending = await self._publish_each(pending)
+            if not pending:
+                return
+        self._unsent.update(dict.fromkeys(pending))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="passgate-notice-retry")
+        raise StoreUnavailable("the revocation notice could not be published yet; it is being retried")
+
+    async def _publish_each(self, notices: Sequence[bytes]) -> list[bytes]:
+        """The notices that failed to publish."""
+        failed = []
+        for notice in notices:
+            try:
+                await self._store.publish(notice)
+            except StoreUnavailable:
+                failed.append(notice)
+        return failed
+
+    async def _flush(self) -> None:
+        delay = PUBLISH_RETRY
+        while self._unsent:
+            await asyncio.sleep(delay)
+            left = set(await self._publish_each(list(self._unsent)))
+            for notice in list(self._unsent):
+                if notice not in left:
+                    del self._unsent[notice]
+            delay = min(1.0, delay * 2)
+            if self._unsent:
+                log.warning("%d revocation notices not published yet; retrying", len(self._unsent))
 
     async def revoke_all(self, user_id: str, *, keep: str | None = None) -> int:
         ids = [i for i in await self._store.members(index_key(user_id)) if i != keep]
