@@ -8,12 +8,17 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
+from passgate.credentials.logins import LoginRepository
 from passgate.errors import ConfigError, StoreUnavailable
 from passgate.root import open_store
 from passgate.stores import Store
 from passgate.stores.redis import REDIS_ERRORS
 from passgate.stores.redis_cluster import RedisClusterStore
+from tests.credentials.test_records import a_login
 from tests.servers import RedisClusterServers
 from tests.stores.contract import StoreContract
 from tests.stores.test_redis import assert_unavailable_quickly, collect, next_item, real_sleep
@@ -209,3 +214,53 @@ def test_from_url_parses_seeds_and_rejects_nonsense() -> None:
         RedisClusterStore.from_url("redis+cluster://h:1/3")
     with pytest.raises(ConfigError):
         RedisClusterStore.from_url("redis+cluster://h:notaport")
+
+
+class ListeningThrough(RedisClusterStore):
+    """A cluster store whose change feed subscribes through one chosen node (the test picks a replica)."""
+
+    def __init__(self, url: str, port: int) -> None:
+        plain = RedisClusterStore.from_url(url)
+        super().__init__(plain._client, options=plain._options, node_options=plain._node_options)
+        self._listen_port = port
+
+    def _listener_client(self, attempt: int) -> Redis:
+        return Redis(host="127.0.0.1", port=self._listen_port, retry=Retry(NoBackoff(), 0), **self._node_options)
+
+
+async def test_a_node_cut_off_the_cluster_bus_stops_vouching_for_its_cache(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    # The node a listener subscribed through is forgotten by the others (CLUSTER FORGET): it still
+    # answers PING, so a PONG would say "alive", but no PUBLISH made elsewhere reaches it.  A login
+    # revoked through another node must still be refused within the revocation bound.
+    redis_cluster.wait_healthy()
+    replica = redis_cluster.replicas_of(redis_cluster.master_for(KEY))[0]
+    cut_off = ListeningThrough(redis_cluster.url, replica.port)
+    elsewhere = RedisClusterStore.from_url(redis_cluster.url)
+    node_a, node_b = LoginRepository(elsewhere), LoginRepository(cut_off)
+    await node_a.start()
+    await node_b.start()
+    replica_id = str(replica.call("CLUSTER", "MYID"))
+    others = [node for node in redis_cluster.live_nodes if node.port != replica.port]
+    try:
+        login = a_login(kind="cookie", refresh=(), secret_digest=b"s" * 16)
+        await node_a.add(login)
+        await asyncio.sleep(0.5)  # node b's feed is live
+        assert await node_b.get(login.user_id, login.id) is not None
+        for node in others:
+            node.call("CLUSTER", "FORGET", replica_id)
+        await node_a.revoke(login.user_id, [login.id])
+        started = time.monotonic()
+        while await node_b.get(login.user_id, login.id) is not None:
+            assert time.monotonic() - started < 1.0, "a lost notice outlived the revocation bound"
+            await asyncio.sleep(0.01)
+        print(f"refused by the cut-off node {(time.monotonic() - started) * 1000:.0f} ms after the revoke")
+    finally:
+        await node_a.stop()
+        await node_b.stop()
+        await cut_off.aclose()
+        await elsewhere.aclose()
+        for node in others:
+            node.call("CLUSTER", "MEET", "127.0.0.1", replica.port)
+        redis_cluster.wait_healthy()

@@ -37,10 +37,15 @@ Durability (``WAIT``)
 
 Change notices
     :meth:`listen` subscribes to the channel and yields ``None`` once subscribed, meaning "anything
-    cached before is suspect", and ``b""`` for each heartbeat reply (about every 0.2 s while no notice
-    comes); when the subscription drops (Redis restarted, the connection broken,
-    no reply to a heartbeat for 2 s) it reconnects with a short backoff and yields ``None`` again
-    once subscribed anew.  It never raises; it ends when the store is closed.
+    cached before is suspect", and ``b""`` for each heartbeat that came back.  A heartbeat is a
+    round trip on the channel itself: every 0.25 s the listener publishes its own heartbeat (on a
+    cluster, one through each master but the node it subscribed through, so that each crosses the
+    cluster bus) and yields ``b""`` once all of them have come back over its subscription, before
+    the next round.  That proves what a PONG from the subscribed node does not: that a notice
+    published before the round was delivered.  Heartbeats of other listeners are ignored.  When
+    the subscription drops (Redis restarted, the connection broken, no heartbeat back for 2 s) it
+    reconnects with a short backoff and yields ``None`` again once subscribed anew.  It never
+    raises; it ends when the store is closed.
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ import asyncio
 import contextlib
 import logging
 import math
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -76,10 +83,13 @@ WaitMode = Literal["auto", "always", "never"]
 CHANNEL = "passgate:changes"
 CONNECT_TIMEOUT = 0.3
 SOCKET_TIMEOUT = 0.5
-#: A listener pings after this much silence (each reply is yielded as a ``b""`` heartbeat, which lets
-#: nodes trust their caches while it keeps coming), and reconnects after ``SILENCE_LIMIT`` without a reply.
-HEARTBEAT = 0.2
+#: A listener publishes a round of its own heartbeats this often (each round that comes back in time
+#: is yielded as a ``b""``, which lets nodes trust their caches), and reconnects after
+#: ``SILENCE_LIMIT`` without one.
+HEARTBEAT = 0.25
 SILENCE_LIMIT = 2.0
+#: What a heartbeat on the channel starts with; no change notice does.
+HEARTBEAT_PREFIX = b"\x00passgate-heartbeat:"
 
 #: Errors that mean "Redis did not answer as it should"; all become StoreUnavailable.
 REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, TimeoutError)
@@ -203,6 +213,11 @@ class RedisStoreBase(ABC):
         """A fresh client, without retries, to subscribe through; ``attempt`` counts failures so far."""
 
     @abstractmethod
+    def _heartbeat_routes(self, listener: Redis) -> list[Callable[[bytes], Awaitable[Any]]]:
+        """One ``PUBLISH`` of a heartbeat per route that a notice from another node may take to
+        ``listener``'s subscription."""
+
+    @abstractmethod
     async def _ping(self) -> None: ...
 
     @abstractmethod
@@ -324,8 +339,9 @@ class RedisStoreBase(ABC):
                 await self._subscribe(pubsub)
                 failures = 0
                 yield None  # (re)subscribed: whatever the caller cached before is suspect
+                rounds = _Rounds()
                 while True:
-                    message = await self._next_message(pubsub)
+                    message = await self._next_message(pubsub, client, rounds)
                     if message is None:
                         break
                     yield message
@@ -345,26 +361,32 @@ class RedisStoreBase(ABC):
                 if reply is not None and reply.get("type") == "subscribe":
                     return
 
-    async def _next_message(self, pubsub: PubSub) -> bytes | None:
-        """The next notice; None once the store is closed; raises when the subscription is dead."""
-        heard = time.monotonic()
-        pinged = heard
+    async def _next_message(self, pubsub: PubSub, listener: Redis, rounds: _Rounds) -> bytes | None:
+        """The next notice, or ``b""`` when a round of heartbeats came back; None once the store is
+        closed; raises when the subscription is dead or no longer hears the channel."""
         while not self._closed:
-            reply = await pubsub.get_message(timeout=HEARTBEAT / 2)
             now = time.monotonic()
-            if reply is not None:
-                heard = now
-                if reply.get("type") == "message":
-                    return bytes(reply["data"])
-                if reply.get("type") == "pong":
-                    return b""  # a heartbeat: the subscription is alive and nothing was missed
+            if now - rounds.completed_at > SILENCE_LIMIT:
+                raise ConnectionError("no heartbeat came back over the channel")
+            if now - rounds.sent_at >= HEARTBEAT:
+                await self._beat(listener, rounds, now)
+            reply = await pubsub.get_message(timeout=HEARTBEAT / 4)
+            if reply is None or reply.get("type") != "message":
                 continue
-            if now - heard > SILENCE_LIMIT:
-                raise ConnectionError("no reply to the pub/sub heartbeat")
-            if now - max(heard, pinged) > HEARTBEAT:
-                pinged = now
-                await pubsub.ping()
+            data = bytes(reply["data"])
+            if not data.startswith(HEARTBEAT_PREFIX):
+                return data
+            if rounds.came_back(data, time.monotonic()):
+                return b""
         return None
+
+    async def _beat(self, listener: Redis, rounds: _Rounds, now: float) -> None:
+        """Publish a new round; a failure only means that this round will not come back."""
+        routes = self._heartbeat_routes(listener)
+        messages = rounds.start(len(routes), now)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(HEARTBEAT):
+                await asyncio.gather(*(route(m) for route, m in zip(routes, messages, strict=True)), return_exceptions=True)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -373,6 +395,37 @@ class RedisStoreBase(ABC):
                 await _aclose(pubsub)
         self._pubsubs.clear()
         await self._close_clients()
+
+
+class _Rounds:
+    """One subscription's heartbeats: a round is one message per route, complete once all came back
+    before the next round began (a late one proves nothing about now)."""
+
+    __slots__ = ("_number", "_tag", "_waiting", "completed_at", "sent_at")
+
+    def __init__(self) -> None:
+        self._tag = HEARTBEAT_PREFIX + secrets.token_hex(8).encode() + b":"
+        self._number = 0
+        self._waiting: set[bytes] = set()
+        self.sent_at = -math.inf
+        self.completed_at = time.monotonic()  # a new subscription has SILENCE_LIMIT to hear one
+
+    def start(self, routes: int, now: float) -> list[bytes]:
+        self._number += 1
+        messages = [self._tag + b"%d:%d" % (self._number, route) for route in range(routes)]
+        self._waiting = set(messages)
+        self.sent_at = now
+        return messages
+
+    def came_back(self, message: bytes, now: float) -> bool:
+        """Whether ``message`` completed the current round (another listener's never does)."""
+        if message not in self._waiting:
+            return False
+        self._waiting.discard(message)
+        if self._waiting:
+            return False
+        self.completed_at = now
+        return True
 
 
 async def _aclose(resource: Any) -> None:
@@ -430,6 +483,9 @@ class RedisStore(RedisStoreBase):
         pool = self._client.connection_pool
         kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
         return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+    def _heartbeat_routes(self, listener: Redis) -> list[Callable[[bytes], Awaitable[Any]]]:
+        return [partial(self._command, "PUBLISH", self._options.channel)]
 
     async def _ping(self) -> None:
         await self._command("PING")

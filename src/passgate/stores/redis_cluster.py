@@ -12,13 +12,17 @@ has no replica (its old master is down), so writes go on without ``WAIT`` until 
 reconnects: the cluster is then only as safe as a Redis without replicas.
 
 Change notices use a plain ``PUBLISH``, which the cluster bus carries to every node; the listener
-subscribes through one node and moves to the next one when that node dies.
+subscribes through one node and moves to the next one when that node dies or stops hearing the
+channel.  Its heartbeats go out through every master but the node it subscribed through, so that
+each round crosses the bus from every master: a node cut off the bus (it still answers PING) is
+noticed within a heartbeat round, not trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -149,6 +153,16 @@ class RedisClusterStore(RedisStoreBase):
         addresses = list(dict.fromkeys([*known, *self._seeds]))
         host, port = addresses[attempt % len(addresses)]
         return Redis(host=host, port=port, retry=Retry(NoBackoff(), 0), **self._node_options)
+
+    def _heartbeat_routes(self, listener: Redis) -> list[Callable[[bytes], Awaitable[Any]]]:
+        address = listener.connection_pool.connection_kwargs
+        here = (address.get("host"), int(address.get("port", 0)))
+        masters = self._client.get_primaries()
+        others = [node for node in masters if (node.host, int(node.port)) != here] or masters
+        publish = self._client.execute_command
+        if not others:  # the slot map is not read yet: wherever the client sends a PUBLISH
+            return [partial(publish, "PUBLISH", self._options.channel)]
+        return [partial(publish, "PUBLISH", self._options.channel, target_nodes=node) for node in others]
 
     async def _ping(self) -> None:
         await self._client.execute_command("PING", target_nodes=RedisCluster.PRIMARIES)
