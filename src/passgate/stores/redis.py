@@ -386,7 +386,8 @@ class RedisStoreBase(ABC):
         messages = rounds.start(len(routes), now)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(HEARTBEAT):
-                await asyncio.gather(*(route(m) for route, m in zip(routes, messages, strict=True)), return_exceptions=True)
+                sends = (route(message) for route, message in zip(routes, messages, strict=True))
+                await asyncio.gather(*sends, return_exceptions=True)
 
     async def aclose(self) -> None:
         self._closed = True
