@@ -3,6 +3,13 @@
 Several ``passgate serve`` processes on one machine that name the same file are one deployment:
 writes are shared through the file (WAL mode) and change notices through an ``events`` table
 that every process polls.
+
+Notices are numbered without holes (``AUTOINCREMENT``: an id is taken only by a committed insert)
+and kept for :data:`EVENT_RETENTION` seconds.  Each poll reads, in one snapshot, the notices after
+the last one seen and the highest number ever given (``sqlite_sequence``); when some number in
+between is missing, notices were swept before this process read them (it was stalled: SIGSTOP,
+a suspended VM) and the feed yields ``None`` (resynchronise) instead of going on as if nothing
+was missed.  A poll that finds no gap is the feed's heartbeat.
 """
 
 from __future__ import annotations
@@ -202,19 +209,35 @@ class SqliteStore:
         while True:
             try:
                 if last is None:
-                    rows = await self._run(self._read, "SELECT coalesce(max(id), 0) FROM events", ())
-                    last = int(rows[0][0])
+                    last = (await self._run(self._events_after, None))[1]
                     yield None  # a fresh start: whatever the caller cached before is suspect
-                rows = await self._run(self._read, "SELECT id, message FROM events WHERE id>? ORDER BY id", (last,))
+                rows, newest = await self._run(self._events_after, last)
             except StoreUnavailable:
                 last = None
                 await asyncio.sleep(POLL_INTERVAL * 4)
+                continue
+            if len(rows) != newest - last:  # some were swept before we read them
+                last = None
                 continue
             for event_id, message in rows:
                 last = int(event_id)
                 yield bytes(message)
             yield b""  # a heartbeat: the feed is alive and nothing was missed
             await asyncio.sleep(POLL_INTERVAL)
+
+    def _events_after(self, last: int | None) -> tuple[list[Any], int]:
+        """The notices after ``last`` (none when None) and the highest number ever given, in one snapshot."""
+        with self._lock:
+            conn = self._connect()
+            conn.execute("BEGIN")
+            try:
+                rows = [] if last is None else conn.execute(
+                    "SELECT id, message FROM events WHERE id>? ORDER BY id", (last,)
+                ).fetchall()
+                seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
+            finally:
+                conn.execute("COMMIT")
+        return rows, int(seq[0]) if seq else 0
 
     def _maybe_sweep(self, conn: sqlite3.Connection) -> None:
         self._writes += 1
