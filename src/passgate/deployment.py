@@ -90,6 +90,8 @@ class Deployment:
     mailer: Mailer
     #: The tables of the parts this deployment runs.
     schemas: tuple[MetaData, ...]
+    #: The wall clock: what nodes share (records' expiry, token times).  Local freshness (the login
+    #: cache's ages, the key reload's period) runs on the monotonic clock, which never steps.
     clock: Callable[[], float] = time.time
     _reloader: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -40,7 +41,7 @@ async def test_a_listener_stalled_past_the_sweep_resynchronises(tmp_path: Path) 
     # notices away must not resume as if nothing was missed: the feed says None (resynchronise).
     clock = [1_000_000.0]
     writer, reader = (SqliteStore(tmp_path / "s.db", clock=lambda: clock[0]) for _ in range(2))
-    feed = reader.listen()
+    feed = cast(AsyncGenerator[bytes | None, None], reader.listen())
     try:
         assert await anext(feed) is None
         assert await anext(feed) == b""

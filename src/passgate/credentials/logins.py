@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from passgate.credentials.records import Login, decode, encode
 from passgate.errors import StoreUnavailable
@@ -239,7 +239,7 @@ class LoginRepository:
     async def _announce(self, notices: Sequence[bytes]) -> None:
         """Publish ``notices``, retrying a few times at once; what still fails is left to the
         background flusher, and StoreUnavailable tells the caller that other nodes may not know yet."""
-        pending = list(notices)
+        pending = set(notices)
         for attempt in range(PUBLISH_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(PUBLISH_RETRY * attempt)
@@ -251,27 +251,29 @@ class LoginRepository:
             self._flusher = asyncio.create_task(self._flush(), name="passgate-notice-retry")
         raise StoreUnavailable("the revocation notice could not be published yet; it is being retried")
 
-    async def _publish_each(self, notices: Sequence[bytes]) -> list[bytes]:
+    async def _publish_each(self, notices: Iterable[bytes]) -> set[bytes]:
         """The notices that failed to publish."""
-        failed = []
+        failed = set()
         for notice in notices:
             try:
                 await self._store.publish(notice)
             except StoreUnavailable:
-                failed.append(notice)
+                failed.add(notice)
         return failed
 
     async def _flush(self) -> None:
+        """Publish the notices left unsent until none is left; ends with them."""
         delay = PUBLISH_RETRY
         while self._unsent:
             await asyncio.sleep(delay)
-            left = set(await self._publish_each(list(self._unsent)))
-            for notice in list(self._unsent):
-                if notice not in left:
+            tried = tuple(self._unsent)
+            failed = await self._publish_each(tried)
+            for notice in tried:
+                if notice not in failed:
                     del self._unsent[notice]
-            delay = min(1.0, delay * 2)
             if self._unsent:
                 log.warning("%d revocation notices not published yet; retrying", len(self._unsent))
+            delay = min(1.0, delay * 2)
 
     async def revoke_all(self, user_id: str, *, keep: str | None = None) -> int:
         ids = [i for i in await self._store.members(index_key(user_id)) if i != keep]

@@ -71,7 +71,10 @@ class Store(Protocol):
         """Change notices as they come, forever.
 
         ``None`` means notices may have been lost (resynchronise); ``b""`` is a heartbeat that a
-        shared store sends at least every 0.25 s while the feed is live.
+        shared store sends at least every 0.25 s while the feed is live.  A heartbeat is a round
+        trip on the feed itself, not a sign of life from the server: it says that every notice
+        published before it was sent has been delivered (a Redis listener's own message published
+        and received back; a SQLite poll that found no notice missing).
         """
 
     async def ping(self) -> None:
