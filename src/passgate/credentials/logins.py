@@ -5,20 +5,26 @@ keeps the records it has read, and trusts one only while it would learn of a cha
 revocation bound (1 s):
 
 * an entry read less than ``MAX_AGE`` (0.5 s) ago is always trusted;
-* an older entry is trusted while the change feed is live and the entry is less than
-  ``TRUST_CAP`` (3 s) old.  The feed is live while the store's ``listen()`` has yielded a
-  heartbeat within ``FEED_SILENCE`` (0.6 s): on Redis that is this node's own heartbeat published
-  on the notice channel and received back, so it proves that a notice published before it was
-  delivered; on SQLite a poll of the notice table that found no gap.  The entry must also have
-  been read after the feed's last resynchronisation.  Every revocation publishes the login's id;
-  a node drops the entry when the notice arrives.  A feed that falls silent or restarts sends
-  every read back to the store.
-* The cap bounds what no heartbeat can see: a notice lost on its own while the channel works (its
-  publisher died between the delete and the publish, a cluster bus link that dropped and
-  reconnected between two heartbeats).  Such a loss is caught within ``TRUST_CAP`` of the read.
+* an older entry, up to ``TRUST_CAP`` (3 s) old, is trusted while the change feed is live, the
+  revocation count was read lately, and the entry was read after the feed's last
+  resynchronisation.  Every revocation publishes the login's id; a node drops the entry when the
+  notice arrives.
+* The feed is live while the store's ``listen()`` has yielded a heartbeat within
+  ``FEED_SILENCE`` (0.6 s).  A heartbeat is a round trip on the feed itself: on Redis, this
+  node's own heartbeats published on the notice channel (on a cluster through every master) and
+  received back, which proves that a notice published before them was delivered; on SQLite, a
+  poll of the notice table that found no notice swept before it was read.  A feed that falls
+  silent or restarts sends every read back to the store.
+* A notice lost on its own while the feed works (its publisher died between the delete and the
+  publish, a cluster bus link dropped it between two heartbeats) is caught by the revocation
+  count (:mod:`passgate.credentials.ledger`): every revocation counts itself in the store before
+  its delete and publishes its number; a number counted but not heard within 0.3 s makes the node
+  resynchronise.  The count is read every 0.2 s, and trust ends ``AUDIT_SILENCE`` (0.6 s) after
+  the last reading that worked.  ``TRUST_CAP`` is the last resort behind both.
 
 A notice that fails to publish after the delete is retried at once, then in the background until
-it goes out (the revoke itself answers StoreUnavailable, since other nodes may not know yet).
+it goes out; the revoke itself answers StoreUnavailable, since other nodes may not know yet (the
+count tells them within the bound anyway).
 
 Cache ages are measured on the local monotonic clock (``monotonic``), never the wall clock, which
 may step; a record's own expiry stays on the wall clock, since every node shares it.
@@ -37,6 +43,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
+from passgate.credentials.ledger import AUDIT_INTERVAL, SEQ_PREFIX, RevocationLedger
 from passgate.credentials.records import Login, decode, encode
 from passgate.errors import StoreUnavailable
 from passgate.stores.base import Store
@@ -46,8 +53,11 @@ log = logging.getLogger("passgate.logins")
 MAX_AGE = 0.5
 #: Heartbeats come every 0.25 s; trust ends this long after the last one (one may be late).
 FEED_SILENCE = 0.6
-#: The oldest entry a live feed may vouch for: how long a notice lost on its own can go unnoticed.
+#: The oldest entry a live feed may vouch for: the last resort against a lost notice that neither the
+#: heartbeats nor the revocation count (ledger.py) caught.
 TRUST_CAP = 3.0
+#: Trust also ends this long after the revocation count was last read (it is read every 0.2 s).
+AUDIT_SILENCE = 0.6
 #: Publishing a notice: attempts while the request waits, then in the background until it goes out.
 PUBLISH_ATTEMPTS = 3
 PUBLISH_RETRY = 0.05
@@ -95,20 +105,24 @@ class LoginRepository:
         #: Notices that failed to publish, retried by ``_flusher`` until they go out.
         self._unsent: dict[bytes, None] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._ledger = RevocationLedger(store)
+        self._audited_at = -math.inf
+        self._auditor: asyncio.Task[None] | None = None
 
     # -- the change feed -------------------------------------------------------------
 
     async def start(self) -> None:
         if self._shared and self._task is None:
             self._task = asyncio.create_task(self._follow(), name="passgate-login-feed")
+            self._auditor = asyncio.create_task(self._audit(), name="passgate-revocation-audit")
 
     async def stop(self) -> None:
-        for task in (self._task, self._flusher):
+        for task in (self._task, self._auditor, self._flusher):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._task = self._flusher = None
+        self._task = self._auditor = self._flusher = None
 
     async def _follow(self) -> None:
         async for message in self._store.listen():
@@ -120,7 +134,24 @@ class LoginRepository:
                 self._forget(message[len(REVOKED_PREFIX) :].decode(errors="replace"), now)
             elif message.startswith(CHANGED_PREFIX):
                 self._cache.pop(message[len(CHANGED_PREFIX) :].decode(errors="replace"), None)
+            elif message.startswith(SEQ_PREFIX):
+                self._ledger.heard(message)
             self._feed_alive_at = now
+
+    async def _audit(self) -> None:
+        """Read the revocation count now and then; one counted but never heard means a lost notice."""
+        while True:
+            await asyncio.sleep(AUDIT_INTERVAL)
+            now = self._monotonic()
+            try:
+                lost = await self._ledger.audit(now)
+            except StoreUnavailable:
+                continue  # unaudited: the cache's trust runs out by itself
+            if lost:
+                log.warning("a revocation notice was lost; resynchronising the login cache")
+                self._cache.clear()
+                self._resynced_at = now
+            self._audited_at = now
 
     def _forget(self, login_id: str, now: float) -> None:
         self._cache.pop(login_id, None)
@@ -130,11 +161,14 @@ class LoginRepository:
             self._revoked.popitem(last=False)
 
     def _trusted(self, entry: _Entry) -> bool:
+        if not self._shared:
+            return True
         now = self._monotonic()
         age = now - entry.fetched_at
-        if age < MAX_AGE or not self._shared:
+        if age < MAX_AGE:
             return True
-        return age < TRUST_CAP and now - self._feed_alive_at < FEED_SILENCE and entry.fetched_at >= self._resynced_at
+        return (age < TRUST_CAP and now - self._feed_alive_at < FEED_SILENCE
+                and now - self._audited_at < AUDIT_SILENCE and entry.fetched_at >= self._resynced_at)
 
     def known_revoked(self, login_id: str) -> bool:
         """Whether this node has seen the login revoked (for ``--outage grace``)."""
@@ -229,17 +263,19 @@ class LoginRepository:
         now = self._monotonic()
         for login_id in login_ids:
             self._forget(login_id, now)
+        mark = await self._ledger.mark() if self._shared else None  # before the delete: see ledger.py
         count = await self._store.delete(*(login_key(user_id, i) for i in login_ids))
+        notices = [REVOKED_PREFIX + i.encode() for i in login_ids]
         try:
             await self._store.remove_members(index_key(user_id), *login_ids)
         finally:  # once the delete is done, the notices go out whatever else fails
-            await self._announce([REVOKED_PREFIX + i.encode() for i in login_ids])
+            await self._announce([*notices, mark] if mark else notices)
         return count
 
     async def _announce(self, notices: Sequence[bytes]) -> None:
         """Publish ``notices``, retrying a few times at once; what still fails is left to the
         background flusher, and StoreUnavailable tells the caller that other nodes may not know yet."""
-        pending = set(notices)
+        pending = tuple(notices)
         for attempt in range(PUBLISH_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(PUBLISH_RETRY * attempt)
@@ -251,14 +287,14 @@ class LoginRepository:
             self._flusher = asyncio.create_task(self._flush(), name="passgate-notice-retry")
         raise StoreUnavailable("the revocation notice could not be published yet; it is being retried")
 
-    async def _publish_each(self, notices: Iterable[bytes]) -> set[bytes]:
-        """The notices that failed to publish."""
-        failed = set()
+    async def _publish_each(self, notices: Iterable[bytes]) -> tuple[bytes, ...]:
+        """The notices that failed to publish, in order (a number goes out after its ids)."""
+        failed: tuple[bytes, ...] = ()
         for notice in notices:
             try:
                 await self._store.publish(notice)
             except StoreUnavailable:
-                failed.add(notice)
+                failed += (notice,)
         return failed
 
     async def _flush(self) -> None:
