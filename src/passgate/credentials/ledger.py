@@ -15,6 +15,8 @@ resynchronisation too.  Nodes of an older version ignore ``s:`` notices and publ
 
 from __future__ import annotations
 
+import asyncio
+
 from passgate.errors import StoreUnavailable
 from passgate.stores.base import Store
 
@@ -25,6 +27,8 @@ SEQ_PREFIX = b"s:"
 #: How often a node reads the count, and how long a counted revocation may go unheard.
 AUDIT_INTERVAL = 0.2
 GRACE = 0.3
+#: A logout does not wait longer than this for its number (the count's master may be failing over).
+MARK_TIMEOUT = 0.5
 #: More unheard numbers than this at once: resynchronise rather than track them one by one.
 MAX_PENDING = 1000
 
@@ -43,9 +47,10 @@ class RevocationLedger:
         """Count one more revocation (before its delete); the notice that names its number, or None
         when the store did not answer (the revocation then goes on unnumbered)."""
         try:
-            number, _ = await self._store.incr(LEDGER_KEY, LEDGER_WINDOW)
-        except StoreUnavailable:
-            return None
+            async with asyncio.timeout(MARK_TIMEOUT):
+                number, _ = await self._store.incr(LEDGER_KEY, LEDGER_WINDOW)
+        except (StoreUnavailable, TimeoutError):
+            return None  # most likely no node can read the count then, so none trusts its cache past MAX_AGE
         return SEQ_PREFIX + b"%d" % number
 
     def heard(self, notice: bytes) -> None:

@@ -76,11 +76,14 @@ def index_key(user_id: str) -> str:
 
 
 class _Entry:
-    __slots__ = ("ends_at", "fetched_at", "login", "raw")
+    __slots__ = ("capped_at", "ends_at", "fetched_at", "fresh_until", "login", "raw")
 
-    def __init__(self, login: Login, raw: bytes, fetched_at: float) -> None:
+    def __init__(self, login: Login, raw: bytes, fetched_at: float, *, shared: bool) -> None:
         self.login, self.raw, self.fetched_at = login, raw, fetched_at
-        self.ends_at = login.ends_at  # read on every request: computed once
+        # read on every request: computed once
+        self.ends_at = login.ends_at
+        self.fresh_until = fetched_at + MAX_AGE if shared else math.inf  # no other node writes a private store
+        self.capped_at = fetched_at + TRUST_CAP
 
 
 class LoginRepository:
@@ -100,6 +103,9 @@ class LoginRepository:
         self._revoked: OrderedDict[str, float] = OrderedDict()
         self._retention = revoked_retention
         self._feed_alive_at = -math.inf
+        #: Until when (local time) the feed and the revocation count vouch for entries read since the
+        #: last resynchronisation: the earlier of the two ends, kept by the feed and the auditor.
+        self._vouched_until = -math.inf
         self._resynced_at = math.inf
         self._task: asyncio.Task[None] | None = None
         #: Notices that failed to publish, retried by ``_flusher`` until they go out.
@@ -130,13 +136,15 @@ class LoginRepository:
             if message is None:
                 self._cache.clear()
                 self._resynced_at = now
+            elif message == b"":  # only a heartbeat proves the feed delivers; another's notice does not
+                self._feed_alive_at = now
+                self._vouch()
             elif message.startswith(REVOKED_PREFIX):
                 self._forget(message[len(REVOKED_PREFIX) :].decode(errors="replace"), now)
             elif message.startswith(CHANGED_PREFIX):
                 self._cache.pop(message[len(CHANGED_PREFIX) :].decode(errors="replace"), None)
             elif message.startswith(SEQ_PREFIX):
                 self._ledger.heard(message)
-            self._feed_alive_at = now
 
     async def _audit(self) -> None:
         """Read the revocation count now and then; one counted but never heard means a lost notice."""
@@ -152,6 +160,10 @@ class LoginRepository:
                 self._cache.clear()
                 self._resynced_at = now
             self._audited_at = now
+            self._vouch()
+
+    def _vouch(self) -> None:
+        self._vouched_until = min(self._feed_alive_at + FEED_SILENCE, self._audited_at + AUDIT_SILENCE)
 
     def _forget(self, login_id: str, now: float) -> None:
         self._cache.pop(login_id, None)
@@ -159,16 +171,6 @@ class LoginRepository:
         self._revoked.move_to_end(login_id)
         while self._revoked and next(iter(self._revoked.values())) < now - self._retention:
             self._revoked.popitem(last=False)
-
-    def _trusted(self, entry: _Entry) -> bool:
-        if not self._shared:
-            return True
-        now = self._monotonic()
-        age = now - entry.fetched_at
-        if age < MAX_AGE:
-            return True
-        return (age < TRUST_CAP and now - self._feed_alive_at < FEED_SILENCE
-                and now - self._audited_at < AUDIT_SILENCE and entry.fetched_at >= self._resynced_at)
 
     def known_revoked(self, login_id: str) -> bool:
         """Whether this node has seen the login revoked (for ``--outage grace``)."""
@@ -182,7 +184,7 @@ class LoginRepository:
     def _remember(self, login: Login, raw: bytes, fetched_at: float) -> None:
         if self._revoked.get(login.id, -math.inf) >= fetched_at:
             return  # a revocation arrived while we were reading
-        self._cache[login.id] = _Entry(login, raw, fetched_at)
+        self._cache[login.id] = _Entry(login, raw, fetched_at, shared=self._shared)
         self._cache.move_to_end(login.id)
         if len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)
@@ -205,9 +207,16 @@ class LoginRepository:
         """The login as this node's cache holds it, if trusted and alive at ``now``; None means
         ask :meth:`get`.  Synchronous: a request that finds its login here waits on nothing."""
         entry = self._cache.get(login_id)
-        if entry is None or now >= entry.ends_at or entry.login.user_id != user_id or not self._trusted(entry):
+        if entry is None or now >= entry.ends_at or entry.login.user_id != user_id:
             return None
-        return entry.login
+        # Trusted while fresh; or, below the cap, while feed and count vouch for what was read since the
+        # last resynchronisation (the module docstring says why).  Local time: the wall clock may step.
+        local = self._monotonic()
+        if local < entry.fresh_until or (
+            local < self._vouched_until and local < entry.capped_at and entry.fetched_at >= self._resynced_at
+        ):
+            return entry.login
+        return None
 
     async def _read(self, user_id: str, login_id: str, *, fresh: bool) -> tuple[Login, bytes] | None:
         now, fetched = self._clock(), self._monotonic()  # before the read: its age counts from here
