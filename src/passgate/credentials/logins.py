@@ -245,13 +245,18 @@ class LoginRepository:
                 return False
         now, fetched = self._clock(), self._monotonic()
         raw = encode(after)
-        if not await self._store.replace(login_key(after.user_id, after.id), found[1], raw, after.ttl(now)):
+        mark = await self._ledger.mark() if notify and self._shared else None  # counted like a revocation
+        written = await self._store.replace(login_key(after.user_id, after.id), found[1], raw, after.ttl(now))
+        if written:
+            self._remember(after, raw, fetched)  # this node knows at once, whatever the notices meet
+        else:
             self._cache.pop(after.id, None)
-            return False
-        self._remember(after, raw, fetched)
-        if notify:
-            await self._announce([CHANGED_PREFIX + after.id.encode()])
-        return True
+        notices = [CHANGED_PREFIX + after.id.encode()] if written and notify else []
+        if mark:
+            notices.append(mark)  # also when not written: a number never heard would resynchronise every node
+        if notices:
+            await self._announce(notices)
+        return bool(written)
 
     async def list(self, user_id: str) -> list[Login]:
         """The user's live logins, oldest first."""
