@@ -11,7 +11,7 @@ revocation bound (1 s):
   notice arrives.
 * The feed is live while the store's ``listen()`` has yielded a heartbeat within
   ``FEED_SILENCE`` (0.6 s).  A heartbeat is a round trip on the feed itself: on Redis, this
-  node's own heartbeats published on the notice channel (on a cluster through every master) and
+  node's own heartbeats published on the notice channel (on a cluster through each other master) and
   received back, which proves that a notice published before them was delivered; on SQLite, a
   poll of the notice table that found no notice swept before it was read.  A feed that falls
   silent or restarts sends every read back to the store.
