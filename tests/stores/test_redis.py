@@ -121,6 +121,7 @@ async def test_listen_resynchronises_after_restart(make_redis_server: Callable[.
         server.stop()
         await asyncio.sleep(0.3)
         assert task.done() is False  # listen never raises
+        assert queue.get_nowait() is None  # the drop is said at once, before Redis is back
         server.start()
         assert await next_item(queue) is None  # resubscribed: resynchronise
         await store.publish(b"two")
@@ -160,7 +161,8 @@ async def test_frozen_server_times_out(make_redis_server: Callable[..., RedisSer
             await asyncio.sleep(0.5)
         finally:
             server.process.send_signal(signal.SIGCONT)
-        assert await next_item(queue) is None  # the silent subscription was noticed and renewed
+        assert await next_item(queue) is None  # the silent subscription was noticed...
+        assert await next_item(queue) is None  # ...and renewed
         await store.publish(b"again")
         assert await next_item(queue) == b"again"
         assert await store.get(KEY) == b"v"

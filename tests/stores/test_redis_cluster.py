@@ -180,6 +180,7 @@ async def test_listener_moves_to_another_node(redis_cluster: RedisClusterServers
         assert len(subscribed) == 1
         killed = subscribed[0]
         killed.kill()
+        assert await next_item(queue, timeout=10) is None  # the drop, said at once
         assert await next_item(queue, timeout=10) is None  # moved to another node: resynchronise
 
         async def delivered() -> bool:

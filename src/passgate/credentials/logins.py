@@ -133,9 +133,11 @@ class LoginRepository:
     async def _follow(self) -> None:
         async for message in self._store.listen():
             now = self._monotonic()
-            if message is None:
+            if message is None:  # notices may have been lost: forget, and trust no feed until it beats again
                 self._cache.clear()
                 self._resynced_at = now
+                self._feed_alive_at = -math.inf
+                self._vouch()
             elif message == b"":  # only a heartbeat proves the feed delivers; another's notice does not
                 self._feed_alive_at = now
                 self._vouch()

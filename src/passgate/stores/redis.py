@@ -44,8 +44,8 @@ Change notices
     the next round.  That proves what a PONG from the subscribed node does not: that a notice
     published before the round was delivered.  Heartbeats of other listeners are ignored.  When
     the subscription drops (Redis restarted, the connection broken, no heartbeat back for 2 s) it
-    reconnects with a short backoff and yields ``None`` again once subscribed anew.  It never
-    raises; it ends when the store is closed.
+    reconnects with a short backoff; it yields ``None`` as soon as the subscription drops and again
+    once subscribed anew.  It never raises; it ends when the store is closed.
 """
 
 from __future__ import annotations
@@ -335,9 +335,10 @@ class RedisStoreBase(ABC):
             client = self._listener_client(failures)
             pubsub = client.pubsub()
             self._pubsubs.add(pubsub)
+            subscribed = False
             try:
                 await self._subscribe(pubsub)
-                failures = 0
+                failures, subscribed = 0, True
                 yield None  # (re)subscribed: whatever the caller cached before is suspect
                 rounds = _Rounds()
                 while True:
@@ -350,6 +351,8 @@ class RedisStoreBase(ABC):
             finally:
                 self._pubsubs.discard(pubsub)
                 await _close_quietly(pubsub, client)
+            if subscribed and not self._closed:
+                yield None  # dropped: notices are lost from now until subscribed again, so say so at once
             if not self._closed:
                 await asyncio.sleep(min(1.0, 0.05 * 2 ** min(failures, 5)))
 
