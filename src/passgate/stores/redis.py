@@ -195,6 +195,7 @@ class RedisStoreBase(ABC):
         self._options = options
         self._closed = False
         self._pubsubs: set[PubSub] = set()
+        self._beating: asyncio.Future[list[Any]] | None = None
         #: master name -> (connected replicas, when read)
         self._replica_counts: dict[str, tuple[int, float]] = {}
 
@@ -372,7 +373,7 @@ class RedisStoreBase(ABC):
             if now - rounds.completed_at > SILENCE_LIMIT:
                 raise ConnectionError("no heartbeat came back over the channel")
             if now - rounds.sent_at >= HEARTBEAT:
-                await self._beat(listener, rounds, now)
+                self._beat(listener, rounds, now)
             reply = await pubsub.get_message(timeout=HEARTBEAT / 4)
             if reply is None or reply.get("type") != "message":
                 continue
@@ -383,17 +384,24 @@ class RedisStoreBase(ABC):
                 return b""
         return None
 
-    async def _beat(self, listener: Redis, rounds: _Rounds, now: float) -> None:
-        """Publish a new round; a failure only means that this round will not come back."""
+    def _beat(self, listener: Redis, rounds: _Rounds, now: float) -> None:
+        """Publish a new round in the background; a failure only means that it will not come back.
+
+        A round still out (a slow or dead node) is never cancelled (cancelling redis-py's cluster
+        client mid-command can leave a socket behind): no new round starts until it ends, within
+        the client's socket timeouts, and meanwhile no round comes back, so nothing is vouched for."""
+        if self._beating is not None and not self._beating.done():
+            return
         routes = self._heartbeat_routes(listener)
         messages = rounds.start(len(routes), now)
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(HEARTBEAT):
-                sends = (route(message) for route, message in zip(routes, messages, strict=True))
-                await asyncio.gather(*sends, return_exceptions=True)
+        sends = (route(message) for route, message in zip(routes, messages, strict=True))
+        self._beating = asyncio.ensure_future(asyncio.gather(*sends, return_exceptions=True))
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._beating is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._beating, 1.0)
         for pubsub in list(self._pubsubs):
             with contextlib.suppress(Exception):
                 await _aclose(pubsub)
