@@ -377,7 +377,20 @@ class RedisSentinels:
             log.close()
         wait_until(lambda: all(self.master_port(port) == self.master.port for port in self.ports), timeout=timeout,
                    what="the sentinels to agree on the master")
+        # The sentinels reconfigure the replica when they first see it (it resyncs): until it acknowledges
+        # writes again, a write's WAIT would time out.
+        wait_until(lambda: all(self._knows_replica(port) for port in self.ports), timeout=timeout,
+                   what="the sentinels to know the replica")
+        wait_until(lambda: redis_call(self.master.port, "WAIT", 1, 100) == 1, timeout=timeout,
+                   what="the replica to acknowledge a write")
         return self
+
+    def _knows_replica(self, sentinel_port: int) -> bool:
+        with contextlib.suppress(Exception):
+            replicas = redis_call(sentinel_port, "SENTINEL", "replicas", SENTINEL_SERVICE)
+            return any(int(r.get("port", 0)) == self.replica.port and "s_down" not in r.get("flags", "")
+                       and r.get("master-link-status") == "ok" for r in replicas)
+        return False
 
     def master_port(self, sentinel_port: int) -> int | None:
         with contextlib.suppress(Exception):
