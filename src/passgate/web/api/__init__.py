@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 from fastapi.routing import APIRoute
 
 from passgate.errors import ConfigError
-from passgate.web.api import accounts, admin, email, factors, logins, service, sessions, tokens
+from passgate.web.api import accounts, admin, dbsc, email, factors, logins, service, sessions, tokens
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
 
 #: The API's parts, by the name ``install(routers=...)`` chooses them with.
 ROUTERS = {"logins": logins, "sessions": sessions, "tokens": tokens, "accounts": accounts, "email": email,
-           "factors": factors, "admin": admin}
+           "factors": factors, "admin": admin, "dbsc": dbsc}
 #: The service routes' paths (health, readiness, metrics, the public keys).
 SERVICE_PATHS = tuple(e.path for e in service.ENDPOINTS)
 
