@@ -4,6 +4,7 @@ a stolen session cookie is useless without the browser's key, and a stolen proof
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -226,3 +227,19 @@ def test_another_node_of_a_redis_deployment_answers_the_refresh(
         replayed = Browser(b, cookies=dict(browser.cookies), session=browser.session)
         assert_problem(replayed.refresh(response=proof(browser.key, challenge, registration=False)), 403,
                        "dbsc_challenge")
+
+
+def test_the_boards_login_offers_registration_and_its_devices_page_shows_the_binding(client: httpx.Client) -> None:
+    name, password = register(client)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    browser = Browser(client, cookies={k: v for k, v in page.cookies.items()})
+    answer = browser.send("POST", "/login", data={"username": name, "password": password, "csrf_token": token[1]})
+    assert answer.status_code == 303
+    browser.offer = sf_params(answer.headers["secure-session-registration"])
+    assert browser.register().status_code == 200
+    devices = browser.send("GET", "/account/sessions")
+    assert devices.status_code == 200
+    assert "key-bound" in devices.text and "(DBSC)" in devices.text
+    assert_problem(me(browser, COOKIE), 401, "dbsc_required")
