@@ -25,7 +25,7 @@ servers:
 	bash scripts/ensure-servers.sh
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy

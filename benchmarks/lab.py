@@ -6,8 +6,10 @@
 
 Phases: ceiling (the ceiling, the memory store, EdDSA), algorithms (ES256, HS256), instructions
 (/healthz and /api/me under callgrind), stores (SQLite and Redis with 1,000 to 1,000,000 logins),
-logins (argon2id throughput and the storm), peer (fastapi-users) and revocation (the lag across
-three nodes).
+logins (argon2id throughput and the storm), peer (fastapi-users), revocation (the lag across
+three nodes), library (passgate inside the user's own FastAPI and Starlette apps) and tradeoffs
+(sessions vs tokens: token size, store operations, the store outage; with the sizes and the lag
+above they make ``docs/sessions-vs-tokens.md``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,18 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import chart, instructions, logins, machine, report, revocation, scenarios
+from benchmarks import (
+    chart,
+    comparison,
+    instructions,
+    library,
+    logins,
+    machine,
+    report,
+    revocation,
+    scenarios,
+    tradeoffs,
+)
 from benchmarks.context import Lab, Plan, describe
 from benchmarks.procs import pin
 from benchmarks.results import Results
@@ -31,6 +44,7 @@ from benchmarks.wrk import Load
 from tests.servers import RedisServer, ServerError
 
 HERE = Path(__file__).parent
+DOCS = HERE.parent / "docs"
 PHASES: dict[str, tuple[str, Callable[[Lab], None]]] = {
     "ceiling": ("the ceiling, the memory store and EdDSA", scenarios.ceiling_and_memory),
     "algorithms": ("bearer tokens signed ES256 and HS256", scenarios.algorithms),
@@ -39,6 +53,8 @@ PHASES: dict[str, tuple[str, Callable[[Lab], None]]] = {
     "logins": ("login throughput and the login storm", logins.login_throughput),
     "peer": ("the peer: fastapi-users", scenarios.compare_peer),
     "revocation": ("revocation lag across three nodes", revocation.revocation_lag),
+    "library": ("passgate inside the user's own app (FastAPI and Starlette)", library.library),
+    "tradeoffs": ("sessions vs tokens: token size, store operations, the store outage", tradeoffs.tradeoffs),
 }
 SMOKE = Plan(load=Load(threads=1, connections=4, duration=1, warmup=0, timeout=5, repeats=1),
              login_counts=(200, 400, 800), seed_budget=60.0, revocations=10, login_connections=2, scale_repeats=1)
@@ -170,6 +186,8 @@ def write(results: Results, out: Path, *, draw: bool) -> Path:
         picture = "chart.png"
     elif draw:
         results.notes.append("no chart: matplotlib is not installed in this interpreter (`make bench` installs it)")
+    # The comparison document goes to docs/ from the real run, beside the other results otherwise.
+    comparison.write(results, DOCS if out.resolve() == HERE.resolve() else out, draw and chart.available())
     results.save(out / "results.json")
     page = out / "results.md"
     page.write_text(report.render(results, chart=picture))

@@ -224,6 +224,41 @@ def instructions_section(results: Results) -> str:
             "A share of 90% here means /api/me executes 11% more instructions than the bare route.")
 
 
+def library_table(results: Results) -> str:
+    """The library phase: each row of the user's app beside its baseline, measured in the same rounds."""
+    cases = targets.library_cases(results)
+    if not cases:
+        return "Not run (`--only library` runs it)."
+    rows = []
+    for case in cases:
+        plain = targets.library_share(results, case["id"], "lib.plain") if case["id"] != "lib.plain" else None
+        versus = DASH
+        if case["baseline"]:
+            share = targets.library_share(results, case["id"], case["baseline"])
+            versus = f"{_label(results, case['baseline'])}: {share.text if share else DASH}"
+        judged = DASH
+        if case["target"] is not None:
+            verdict = next((v for v in targets.library(results) if v.name.startswith(case["label"] + " ≥")), None)
+            judged = f"{verdict.target} {verdict.mark}" if verdict else DASH
+        rows.append(_row(results, case["id"], "100%" if case["id"] == "lib.plain" else
+                         (f"{plain.median:.0%}" if plain else DASH), versus, judged))
+    figures = results.figures["library"]
+    note = (f"{figures['rounds']} rounds; in each, every row gets one {figures['seconds_per_run']} s wrk run, the "
+            "order reversed every other round, so a row and its baseline are measured seconds apart. A share is "
+            "the median of the per-round ratios (the rounds' lowest and highest beside it) and, after it, the "
+            "ratio of server CPU per request. Every app is `uvicorn MODULE:app --loop "
+            f"{figures['loop']} --http {figures['http']} --no-access-log`, one worker, all pinned to core 0 (only "
+            "the one under load works); bearer rows cycle 16 access tokens, cookie rows 8 session cookies, and "
+            "their baselines are sent the same headers.")
+    head = [*FIGURE_HEAD, "share of GET /plain without passgate", "share of its baseline", "target"]
+    return _table(head, rows) + "\n\n" + note
+
+
+def _label(results: Results, entry_id: str) -> str:
+    entry = results.entries.get(entry_id)
+    return entry.label if entry is not None else entry_id
+
+
 def render(results: Results, *, chart: str | None) -> str:
     c = results.context
     sections = [
@@ -233,6 +268,7 @@ def render(results: Results, *, chart: str | None) -> str:
         f"![requests per second and p99 latency]({chart})" if chart else "(No chart: matplotlib was not installed.)",
         "## GET /api/me against the ceiling and the peer", main_table(results),
         "## Instructions per request (counted, not timed)", instructions_section(results),
+        "## passgate inside the user's own app", library_table(results),
         "## As logins pile up", scale_table(results),
         "## Logins (argon2id) and /api/me beside them", login_table(results),
         "## The peer: fastapi-users, same uvicorn settings, one worker", peer_table(results),

@@ -91,7 +91,8 @@ async def measure(urls: list[str], count: int) -> dict[str, object]:
     finally:
         for client in clients:
             await client.aclose()
-    return summarise(lags) | {"logouts": count, "node_a_refused_at_once": a_at_once}
+    by_kind = {"cookie": summarise(lags[0::2]), "token": summarise(lags[1::2])} if count > 1 else {}
+    return summarise(lags) | {"logouts": count, "node_a_refused_at_once": a_at_once, "by_kind": by_kind}
 
 
 def summarise(lags: list[float]) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import sqlite3
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,25 @@ def redis_record(url: str, user_id: str, login_id: str) -> dict[str, Any]:
     if usage is None:
         raise LookupError("the login is not in Redis")
     return {"memory_usage": int(usage), "value": int(value), "index_memory_usage": int(index or 0)}
+
+
+def token_cache_bytes_per_entry(count: int = 20_000) -> float:
+    """Python heap a node's verified-token cache holds per token (its digest, claims and login index):
+    the only per-token state passgate keeps, in each node's memory, and only for tokens it has seen."""
+    from passgate.credentials.tokens import AccessClaims, VerifiedTokenCache
+
+    cache = VerifiedTokenCache(max_entries=count)
+    exp = int(time.time()) + 600
+    tokens = [f"eyJ.{n:040d}.sig" for n in range(count)]  # the token itself is not kept: its digest is
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n, token in enumerate(tokens):
+            cache.put(token, AccessClaims(sub=f"{n // 4:022d}", sid=f"{n:022d}", jti=f"{n:016d}", iat=exp - 600,
+                                          exp=exp))
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return (after - before) / count

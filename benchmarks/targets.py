@@ -210,6 +210,52 @@ def all_verdicts(results: Results) -> list[Verdict]:
         verdicts += [scale_growth(results, f"me.{k}.{s}@{measured[0]}", f"me.{k}.{s}@{measured[-1]}")
                      for s in ("sqlite", "redis") for k in ("cookie", "bearer")]
     verdicts += [login_rate(results, "login", "login_server_cores", "hash_seconds_core0"), storm_p99(results)]
-    verdicts += [revocation(results), *token_sizes(results), *redis_record(results)]
+    verdicts += [revocation(results), *token_sizes(results), *redis_record(results), *library(results)]
     return verdicts
 
+
+
+# -- the library phase: passgate inside the user's own app ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    """A row's req/s over its baseline's: the median of the per-round ratios and their spread, and the
+    same ratio by server CPU per request (the steadier figure on a shared machine)."""
+
+    median: float
+    low: float
+    high: float
+    by_cpu: float | None
+
+    @property
+    def text(self) -> str:
+        cpu = f"; by CPU cost {self.by_cpu:.1%}" if self.by_cpu else ""
+        return f"{self.median:.1%} (rounds {self.low:.0%}–{self.high:.0%}{cpu})"
+
+
+def library_cases(results: Results) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = results.figures.get("library", {}).get("cases", [])
+    return cases
+
+
+def library_share(results: Results, entry_id: str, baseline: str) -> Share | None:
+    mine, base = results.measurement(entry_id), results.measurement(baseline)
+    if mine is None or base is None or len(mine.runs) != len(base.runs) or not all(base.runs):
+        return None
+    ratios = [m / b for m, b in zip(mine.runs, base.runs, strict=True)]
+    return Share(statistics.median(ratios), min(ratios), max(ratios), cost_ratio(results, baseline, entry_id))
+
+
+def library(results: Results) -> list[Verdict]:
+    """Each judged row of the library phase: its share of its baseline against the issue's target."""
+    verdicts = []
+    for case in library_cases(results):
+        if case["target"] is None:
+            continue
+        share = library_share(results, case["id"], case["baseline"])
+        name = f"{case['label']} ≥ {case['target']:.0%} of {_label(results, case['baseline'])}"
+        target = f"≥ {case['target']:.0%}"
+        verdicts.append(Verdict(name, share.text, target, share.median >= case["target"]) if share
+                        else Verdict(name, "", target, None))
+    return verdicts

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import PostgresServer, RedisClusterServers, RedisServer, ServerError, SmtpServer
+from tests.servers import PostgresServer, RedisClusterServers, RedisSentinels, RedisServer, ServerError, SmtpServer
 
 
 def _start(factory: Callable[[], Any]) -> Any:
@@ -61,6 +61,14 @@ def redis_cluster() -> Iterator[RedisClusterServers]:
     cluster: RedisClusterServers = _start(RedisClusterServers)
     with cluster:
         yield cluster
+
+
+@pytest.fixture
+def redis_sentinels() -> Iterator[RedisSentinels]:
+    """A master, its replica and three sentinels, owned by one test (it may fail the master over)."""
+    sentinels: RedisSentinels = _start(RedisSentinels)
+    with sentinels:
+        yield sentinels
 
 
 @pytest.fixture(scope="session")

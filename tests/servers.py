@@ -336,6 +336,92 @@ class RedisServer:
         self.close()
 
 
+# -- a master, its replica and three sentinels ------------------------------------------------------
+
+SENTINEL_SERVICE = "passgate"
+
+
+class RedisSentinels:
+    """A ``redis-server`` master with one replica, watched by three sentinels (quorum 2) that
+    promote the replica one second after the master stops answering."""
+
+    def __init__(self) -> None:
+        self.binary = require_binary("redis-server")
+        self.master = RedisServer()
+        self.replica = RedisServer(extra={"replicaof": f"127.0.0.1 {self.master.port}"})
+        self.dir = Path(tempfile.mkdtemp(prefix="passgate-sentinel-"))
+        self.ports = [free_port() for _ in range(3)]
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{port}" for port in self.ports)
+        return f"redis+sentinel://{hosts}/{SENTINEL_SERVICE}"
+
+    def start(self, *, timeout: float = 30.0) -> RedisSentinels:
+        self.master.start()
+        self.replica.start()
+        wait_until(lambda: _replicas(self.master) >= 1, timeout=timeout, what="the replica to sync")
+        for port in self.ports:
+            config = self.dir / f"sentinel-{port}.conf"  # sentinels rewrite their own config
+            config.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.dir}\nlogfile \"\"\n"
+                f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {self.master.port} 2\n"
+                f"sentinel down-after-milliseconds {SENTINEL_SERVICE} 1000\n"
+                f"sentinel failover-timeout {SENTINEL_SERVICE} 5000\n"
+            )
+            log = open(self.dir / f"sentinel-{port}.log", "ab")  # noqa: SIM115 (kept for the process's life)
+            self.processes.append(subprocess.Popen([self.binary, str(config), "--sentinel"], cwd=self.dir, stdout=log,
+                                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                   preexec_fn=_die_with_parent))
+            log.close()
+        wait_until(lambda: all(self.master_port(port) == self.master.port for port in self.ports), timeout=timeout,
+                   what="the sentinels to agree on the master")
+        return self
+
+    def master_port(self, sentinel_port: int) -> int | None:
+        with contextlib.suppress(Exception):
+            host_port = redis_call(sentinel_port, "SENTINEL", "get-master-addr-by-name", SENTINEL_SERVICE)
+            return int(host_port[1])
+        return None
+
+    def fail_over(self, *, timeout: float = 30.0) -> RedisServer:
+        """Kill the master; once the sentinels have promoted the replica, that is the master."""
+        old = self.master
+        old.kill()
+        wait_until(lambda: self.master_port(self.ports[0]) == self.replica.port, timeout=timeout,
+                   what="the sentinels to promote the replica")
+        self.master, self.replica = self.replica, old
+        return old
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(STOP_TIMEOUT)
+        self.master.close()
+        self.replica.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisSentinels:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _replicas(master: RedisServer) -> int:
+    with contextlib.suppress(Exception):
+        info = master.call("INFO", "replication")  # parsed by redis-py: slave0 is a dict
+        return sum(1 for name, value in info.items()
+                   if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online")
+    return 0
+
+
 # -- a Redis Cluster ------------------------------------------------------------------------------
 
 
@@ -786,8 +872,9 @@ class SmtpServer:
 
         if not self.mail_dir.is_dir():
             return []
+        # tests/smtpd.py writes each mail to a dot-file, then renames it: a dot-file is not a mail yet.
         return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-                for path in sorted(self.mail_dir.glob("*.eml"))]
+                for path in sorted(self.mail_dir.glob("*.eml")) if not path.name.startswith(".")]
 
     def __enter__(self) -> SmtpServer:
         return self.start()

@@ -44,11 +44,14 @@ from passgate.errors import (
     StoreUnavailable,
     UsernameTaken,
     ValidationFailed,
+    WebauthnFailed,
     WrongPassword,
 )
 from passgate.hooks import Hooks, Refused
 from passgate.identity.emails import Email
+from passgate.identity.models import ModelUserRepository, UserMixin
 from passgate.identity.names import username_key, username_skeleton
+from passgate.identity.passkeys import Passkey
 from passgate.identity.users import User, UserRepository
 from passgate.root import Passgate
 from passgate.web.auth import Caller
@@ -57,7 +60,7 @@ from passgate.web.bodies import read as read_json
 from passgate.web.gate import PasswordChanged
 from passgate.web.problems import http_status
 from passgate.web.routing import Endpoint
-from passgate.web.schemas import Body
+from passgate.web.schemas import Body, Registration
 from passgate.web.starlette import PassgateMiddleware, requires_role, requires_user
 
 __version__ = "0.1.0"
@@ -82,19 +85,24 @@ __all__ = [
     "MailUnavailable",
     "MfaRequired",
     "MfaTokenInvalid",
+    "ModelUserRepository",
     "NotFound",
     "Passgate",
     "PassgateError",
     "PassgateMiddleware",
+    "Passkey",
     "PasswordChanged",
     "RateLimited",
     "Refused",
+    "Registration",
     "Settings",
     "StoreUnavailable",
     "User",
+    "UserMixin",
     "UserRepository",
     "UsernameTaken",
     "ValidationFailed",
+    "WebauthnFailed",
     "WrongPassword",
     "__version__",
     "form_fields",

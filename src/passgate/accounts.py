@@ -4,7 +4,9 @@ by mail.  No web I/O here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from passgate import audit
 from passgate.credentials.device_cookies import DeviceCookies
@@ -14,6 +16,7 @@ from passgate.errors import AccountDisabled, Forbidden, InvalidCredentials, Mail
 from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email, EmailRepository, check_email, email_key
 from passgate.identity.names import check_password, check_username, username_key
+from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.passwords import PasswordHasher
 from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
@@ -39,10 +42,13 @@ class Accounts:
     totp: TotpRepository | None = None
     #: The application's hooks around these flows.
     hooks: Hooks = field(default_factory=Hooks)
+    #: The accounts' passkeys (removed with the account).
+    passkeys: PasskeyRepository | None = None
 
     async def register(self, username: str, password: str, *, email: str | None = None,
-                       base_url: str = "") -> User:
-        """A new account; with ``email``, its address (unverified) and the verification mail queued."""
+                       base_url: str = "", fields: Mapping[str, Any] | None = None) -> User:
+        """A new account; with ``email``, its address (unverified) and the verification mail queued;
+        ``fields``: the registration's extra fields, for the user repository (an application's model)."""
         name = check_username(username)
         check_password(password)
         address = None if email is None else check_email(email)
@@ -50,7 +56,7 @@ class Accounts:
         if address is not None:  # before the account exists: no half-made registration
             self.mailer.check_available()
             await self.mail_limiter.count(address=email_key(address), account="new:" + email_key(address))
-        user = await self.users.create(name, await self.hasher.hash(password))
+        user = await self.users.create(name, await self.hasher.hash(password), **(fields or {}))
         if address is not None:
             await self._mail_verification(user, address, base_url, counted=True)
         await observe(self.hooks.after_register(user), "after_register")
@@ -147,6 +153,8 @@ class Accounts:
         await self.states.forget(user.id)
         if self.totp is not None:
             await self.totp.remove(user.id)
+        if self.passkeys is not None:
+            await self.passkeys.remove_all(user.id)
         audit.event("account_deleted", user_id=user.id, revoked=revoked)
         await observe(self.hooks.after_account_deleted(user.id), "after_account_deleted")
         return revoked

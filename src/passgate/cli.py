@@ -208,7 +208,7 @@ def parser() -> argparse.ArgumentParser:
                                 "disable the account: every login of it ends, and it cannot log in until enabled"),
                                ("enable", _user_enable, "enable a disabled account"),
                                ("mfa-reset", _user_mfa_reset,
-                                "turn the user's second factors off (TOTP, recovery codes); every login ends")):
+                                "second factors off (TOTP, recovery codes, passkeys); every login ends")):
         admin(users, name, action, text).add_argument("name", help=_USERNAME)
     role = admin(users, "role", _user_role, "give a user a role, or take it away (require_role checks them)")
     role.add_argument("change", choices=("add", "remove"))

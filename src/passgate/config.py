@@ -85,7 +85,8 @@ class Settings(BaseSettings):
     ``postgresql+asyncpg://…`` (``passgate[postgres]``). Default: ``sqlite+aiosqlite:///<data-dir>/passgate.db``."""
     store: str | None = None
     """Where logins, refresh tokens, counters and revocations live: ``memory://``, ``sqlite:///PATH``,
-    ``redis://HOST:PORT/DB``, ``rediss://…``, ``redis+cluster://HOST:PORT[,HOST:PORT…]`` or ``rediss+cluster://…``
+    ``redis://HOST:PORT/DB``, ``rediss://…``, ``redis+cluster://HOST:PORT[,HOST:PORT…]``, ``rediss+cluster://…``,
+    ``redis+sentinel://HOST:PORT[,HOST:PORT…]/SERVICE[/DB]`` (the sentinels of a master) or ``rediss+sentinel://…``
     (the Redis ones need ``passgate[redis]``). Default: ``sqlite:///<data-dir>/state.db``."""
     session_idle: Duration = 30 * 60
     """A cookie session ends after this long unused."""
@@ -214,7 +215,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _store_scheme(self) -> Settings:
-        schemes = ("memory://", "sqlite:///", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://")
+        schemes = ("memory://", "sqlite:///", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://",
+                   "redis+sentinel://", "rediss+sentinel://")
         if self.store is not None and not self.store.startswith(schemes):
             raise ValueError(f"unknown store URL {self.store!r}; use one of {', '.join(schemes)}")
         return self

@@ -37,6 +37,7 @@ from passgate.identity.passwords import PasswordHasher
 from passgate.identity.users import UserRepository
 from passgate.mail.mailer import Mailer
 from passgate.mfa import SecondFactors
+from passgate.passkeys import Passkeys
 from passgate.stores.base import Store
 
 log = logging.getLogger("passgate")
@@ -81,6 +82,8 @@ class Deployment:
     accounts: Accounts
     #: Second factors (TOTP and recovery codes) and a login's second step.
     factors: SecondFactors
+    #: Passkeys (WebAuthn): adding them, and logging in with one.
+    passkeys: Passkeys
     token_options: TokenOptions
     emails: EmailRepository
     #: Mail: the tokens of mailed links, the outbox and its delivery loop.

@@ -21,6 +21,7 @@ password, a token or a session id.
     │   │   └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
     │   ├── InvalidDbscProof       invalid_dbsc_proof (a device-bound session's registration or refresh proof)
     │   └── BoundCookieRequired    dbsc_required (a device-bound session without its fresh bound cookie)
+    ├── WebauthnFailed             webauthn_failed (a passkey ceremony refused: 401 at login, 400 at registration)
     ├── DbscChallenge              dbsc_challenge, challenge, session_id (403: sign this challenge)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
@@ -229,6 +230,27 @@ class DbscChallenge(PassgateError):
 
     def __repr__(self) -> str:  # never print the challenge
         return "DbscChallenge(...)"
+
+
+class WebauthnFailed(PassgateError):
+    """A passkey's answer (WebAuthn) that passgate refuses: its challenge unknown, spent or expired,
+    another origin or relying party, no user verification, a sign counter that did not grow, a bad
+    signature, an unknown or removed passkey.
+
+    Like :class:`TokenInvalid`, every case of a login answers alike; ``reason`` says which check
+    failed, for the log.  ``registration`` marks a refusal while adding a passkey (400, the caller
+    is logged in already) rather than at a login (401).
+    """
+
+    code = "webauthn_failed"
+    title = "Passkey not accepted"
+    DETAIL = "the passkey was not accepted; try again"
+
+    def __init__(self, reason: str = "passkey refused", *, registration: bool = False,
+                 detail: str | None = None) -> None:
+        self.reason = reason
+        self.registration = registration
+        super().__init__(detail or self.DETAIL)
 
 
 class CsrfFailed(PassgateError):

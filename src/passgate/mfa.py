@@ -7,7 +7,8 @@ With a factor on, the right password yields no credential: :meth:`SecondFactors.
 code counts under the login limit like a wrong password, and leaves the token for another try; a
 right one spends the token first, then the code, so that a code is never spent for nothing.
 
-Passkeys will be another method: :meth:`SecondFactors.methods` lists what an account has.
+Passkeys (:mod:`passgate.passkeys`) are not a second step: a passkey login counts as both factors.
+The admin's :meth:`SecondFactors.reset` removes them with the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from passgate.errors import (
     ValidationFailed,
     WrongCode,
 )
+from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.totp import TotpRepository, new_recovery_codes, new_secret, provisioning_uri
 from passgate.identity.users import User, UserRepository
 
@@ -66,6 +68,8 @@ class SecondFactors:
     users: UserRepository
     logins: LoginRepository
     clock: Callable[[], float] = time.time
+    #: The accounts' passkeys: the admin's reset removes them too.
+    passkeys: PasskeyRepository | None = None
 
     async def methods(self, user_id: str) -> tuple[str, ...]:
         """The second factors the account has on (empty: the password is enough)."""
@@ -181,12 +185,13 @@ class SecondFactors:
         audit.event("mfa_disabled", user_id=user.id, method="totp", by="user")
 
     async def reset(self, username: str) -> tuple[bool, int]:
-        """The admin's reset: every factor of the user off and every login ended; whether one was on,
-        and the count ended."""
+        """The admin's reset: every factor of the user off (TOTP, recovery codes, passkeys) and every
+        login ended; whether one was on, and the count ended."""
         user = await self.users.find(username)
         if user is None:
             raise NotFound("no such user")
         removed = await self.totp.remove(user.id)
+        passkeys = await self.passkeys.remove_all(user.id) if self.passkeys is not None else 0
         revoked = await self.logins.revoke_all(user.id)
-        audit.event("mfa_reset", user_id=user.id, removed=removed, revoked=revoked, by="admin")
-        return removed, revoked
+        audit.event("mfa_reset", user_id=user.id, removed=removed, passkeys=passkeys, revoked=revoked, by="admin")
+        return removed or passkeys > 0, revoked

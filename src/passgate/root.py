@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from passgate.accounts import Accounts
 from passgate.config import Settings, load_settings
 from passgate.credentials import schema as credentials_schema
-from passgate.credentials.challenges import MfaChallenges
+from passgate.credentials.challenges import MfaChallenges, WebauthnChallenges
 from passgate.credentials.cookies import CookieLogins
 from passgate.credentials.device_cookies import DeviceCookies
 from passgate.credentials.dpop import Nonces, ProofVerifier
@@ -38,10 +38,12 @@ from passgate.extras import require
 from passgate.files import private_file
 from passgate.hooks import Hooks
 from passgate.identity import emails as emails_schema
+from passgate.identity import passkeys as passkeys_schema
 from passgate.identity import states as states_schema
 from passgate.identity import totp as totp_schema
 from passgate.identity import users as identity_schema
 from passgate.identity.emails import EmailRepository
+from passgate.identity.passkeys import PasskeyRepository
 from passgate.identity.passwords import HashPolicy, PasswordHasher
 from passgate.identity.states import AccountStates
 from passgate.identity.totp import TotpRepository
@@ -53,6 +55,7 @@ from passgate.mail.log import LogSender
 from passgate.mail.mailer import Mailer, MailOptions
 from passgate.mail.smtp import SmtpSender
 from passgate.mfa import SecondFactors
+from passgate.passkeys import Passkeys
 from passgate.stores.base import Store
 from passgate.stores.memory import MemoryStore
 from passgate.stores.sqlite import SqliteStore
@@ -62,7 +65,8 @@ __all__ = ["Passgate", "build", "open_engine", "open_sender", "open_store", "web
 
 #: The extra that brings each optional driver.
 def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
-    """``memory://``, ``sqlite:///PATH``, ``redis://HOST:PORT/DB`` or ``redis+cluster://HOST:PORT,…``."""
+    """``memory://``, ``sqlite:///PATH``, ``redis[s]://HOST:PORT/DB`` or ``redis[s]+cluster://HOST:PORT,…``
+    ``redis[s]+sentinel://HOST:PORT,…/SERVICE`` (``rediss``: TLS)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryStore(clock=clock)
@@ -76,11 +80,16 @@ def open_store(url: str, *, clock: Callable[[], float] = time.time) -> Store:
         from passgate.stores.redis import RedisStore
 
         return RedisStore.from_url(url)
-    if scheme == "redis+cluster":
+    if scheme in ("redis+cluster", "rediss+cluster"):
         require("redis", "a Redis Cluster store")
         from passgate.stores.redis_cluster import RedisClusterStore
 
         return RedisClusterStore.from_url(url)
+    if scheme in ("redis+sentinel", "rediss+sentinel"):
+        require("redis", "a Redis Sentinel store")
+        from passgate.stores.redis_sentinel import RedisSentinelStore
+
+        return RedisSentinelStore.from_url(url)
     raise ConfigError(f"unknown store URL scheme {scheme!r}")
 
 
@@ -171,10 +180,11 @@ def build(settings: Settings, *, users: UserRepository | None = None, hooks: Hoo
     mail_limiter = MailLimiter(store, limit=settings.mail_limit[0], window=settings.mail_limit[1])
     devices = DeviceCookies(secret, max_age=settings.device_cookie_ttl, clock=clock)
     totp = TotpRepository(engine, secret, clock=clock)
+    passkeys = PasskeyRepository(engine, clock=clock)
     accounts = Accounts(accounts_users, hasher, limiter, logins, emails, mailer, mail_limiter, devices=devices,
-                        states=states, totp=totp, hooks=hooks or Hooks())
+                        states=states, totp=totp, hooks=hooks or Hooks(), passkeys=passkeys)
     schemas: tuple[MetaData, ...] = (credentials_schema.schema, emails_schema.schema, mail_schema.schema,
-                                     totp_schema.schema, states_schema.schema)
+                                     totp_schema.schema, states_schema.schema, passkeys_schema.schema)
     schemas += () if users else (identity_schema.schema,)
     return Deployment(
         engine=engine, store=store, secret=secret, users=accounts_users, hasher=hasher,
@@ -186,7 +196,8 @@ def build(settings: Settings, *, users: UserRepository | None = None, hooks: Hoo
                           clock=clock),
         limiter=limiter, accounts=accounts,
         factors=SecondFactors(accounts, totp, MfaChallenges(store, ttl=settings.mfa_token_ttl, clock=clock),
-                              accounts_users, logins, clock=clock),
+                              accounts_users, logins, clock=clock, passkeys=passkeys),
+        passkeys=Passkeys(passkeys, WebauthnChallenges(store, clock=clock), accounts_users, limiter, states=states),
         emails=emails, mailer=mailer,
         token_options=_token_options(settings), schemas=schemas, clock=clock,
     )

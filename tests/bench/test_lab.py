@@ -29,6 +29,13 @@ SCENARIOS = [
     # /healthz in the runs alternating with each /api/me judged against the ceiling
     *[f"ceiling~me.{s}" for s in ("cookie.memory", "bearer.EdDSA", "bearer.ES256", "bearer.HS256")],
     *[f"ceiling~me.{kind}.{store}@200" for store in ("sqlite", "redis") for kind in ("cookie", "bearer")],
+    # passgate inside the user's own app, and each row's baseline
+    "lib.plain", "lib.dep", "lib.installed.plain", "lib.dep.bearer", "lib.dep.cookie",
+    *[f"lib.{route}.bearer" for route in ("hello", "maybe")],
+    *[f"lib.{route}.cookie.{store}" for route in ("hello", "maybe") for store in ("sqlite", "memory", "redis")],
+    *[f"lib.starlette{part}.{kind}" for part in ("", ".passgate") for kind in ("bearer", "cookie")],
+    # sessions vs tokens: /api/me with a cookie and with tokens of each size passgate accepts
+    "tradeoff.cookie", *[f"tradeoff.bearer+{extra}" for extra in (0, 1024, 2048)],
 ]
 
 
@@ -75,6 +82,36 @@ def test_sizes_and_revocation_were_measured(smoke: tuple[Results, str, str]) -> 
     assert figures["hash_seconds_core0"] > 0 and figures["login_server_cores"] == 1
     counted = figures["instructions_per_request"]
     assert all(counted[route] > 10_000 for route in ("healthz", "cookie", "bearer"))
+    assert figures["instructions_idle"]["per_second"] > 0
+    assert set(lag["by_kind"]) == {"cookie", "token"}
+
+
+def test_the_tradeoffs_were_measured(smoke: tuple[Results, str, str]) -> None:
+    found = smoke[0].figures["tradeoffs"]
+    sizes = found["token_size"]
+    assert [sizes[f"bearer+{n}"]["status"] for n in (0, 1024, 2048, 4096)] == [200, 200, 200, 401]
+    assert sizes["bearer+0"]["request_bytes"] < sizes["bearer+1024"]["request_bytes"] < sizes["bearer+2048"][
+        "request_bytes"]
+    ops = found["store_operations"]["per"]
+    assert sum(ops["cookie logout (DELETE /api/session)"].values()) > 0  # the store was counted
+    assert ops["GET /api/me, cookie, first on another node"]  # another node reads what it has not seen
+    for mode, want in (("grace", 200), ("closed", 503)):
+        during = found["outage"][mode]["during"]
+        assert during["GET /api/me, bearer"]["status"] == want
+        assert during["GET /api/me, cookie"]["code"] == "store_unavailable"
+        assert found["outage"][mode]["cookie_recovered_s"] is not None
+    assert found["token_cache_bytes"] > 0
+
+
+def test_the_comparison_document_renders(smoke: tuple[Results, str, str], tmp_path: Path) -> None:
+    from benchmarks import comparison
+
+    page = comparison.write(smoke[0], tmp_path, chart=False).read_text()
+    assert page.startswith("# Sessions and tokens, measured")
+    for section in ("Server state per login", "bigger token", "Logout", "asks of the store", "outage",
+                    "Cross-origin", "What was not measured"):
+        assert f"## {section}" in page or section in page
+    assert "Not measured in this run" not in page  # every measured section had its figures
 
 
 def test_every_target_is_judged_and_the_table_renders(smoke: tuple[Results, str, str]) -> None:
@@ -84,6 +121,7 @@ def test_every_target_is_judged_and_the_table_renders(smoke: tuple[Results, str,
     assert page.startswith("# passgate benchmarks")
     assert "| ceiling: GET /healthz |" in page and "fastapi-users: GET /users/me, JWT/bearer" in page
     assert page.count("✅ met") + page.count("❌ missed") >= len(verdicts)
+    assert "## passgate inside the user's own app" in page and "| GET /plain, app without passgate |" in page
     assert report.render(results, chart="chart.png") == page.replace(
         "(No chart: matplotlib was not installed.)", "![requests per second and p99 latency](chart.png)")
     for machine_fact in ("cores", "python", "passgate", "wrk", "redis"):

@@ -52,7 +52,7 @@ def register(page: Page, node: Node, name: str, password: str = PASSWORD) -> Non
 def fill_login(page: Page, name: str, password: str) -> None:
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    page.get_by_role("main").get_by_role("button", name="Log in", exact=True).click()
 
 
 def login(page: Page, node: Node, name: str, password: str = PASSWORD) -> None:

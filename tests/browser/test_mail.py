@@ -86,6 +86,6 @@ def test_sign_up_verify_forget_and_reset_through_the_pages(
     forgetful.goto("/login")
     forgetful.get_by_label("Username").fill(name)
     forgetful.get_by_label("Password", exact=True).fill(PASSWORD)
-    forgetful.get_by_role("main").get_by_role("button", name="Log in").click()
+    forgetful.get_by_role("main").get_by_role("button", name="Log in", exact=True).click()
     expect(forgetful.get_by_role("alert")).to_be_visible()
     login(forgetful, node, name, new_password)

@@ -42,11 +42,11 @@ def test_two_step_login_on_and_used(page: Page, node: Node, artifacts: Path) -> 
     page.goto("/login")
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    page.get_by_role("main").get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name="Your code")).to_be_visible()
     page.screenshot(path=artifacts / "login-code.png", full_page=True)
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
+    page.get_by_role("main").get_by_role("button", name="Log in", exact=True).click()
     expect_at(page, node, "/")
     expect_logged_in(page, name)
     assert not [text for text in refused if "Content Security Policy" in text], refused

@@ -18,7 +18,7 @@ import pytest
 
 from tests.e2e.api import Session, assert_problem, bearer, cookie_value, login, new_name, register, tokens
 from tests.nodes import SHARED_SECRET, Node, free_port, wait_until
-from tests.servers import RedisClusterServers, RedisServer
+from tests.servers import RedisClusterServers, RedisSentinels, RedisServer
 
 pytestmark = pytest.mark.postgres
 
@@ -223,7 +223,32 @@ def test_master_failover_loses_no_acknowledged_login(
 ) -> None:
     # Four clients, two on each node, log in while the master of the login index's slot dies: every
     # answer is 200 or 503 (never a 500), and every login answered 200 survives on the other node.
-    one, two = cluster_nodes
+    killed: list[RedisServer] = []
+
+    def fail_over() -> None:
+        killed.append(redis_cluster.kill_master_for("pg:{x}:ix"))
+        redis_cluster.wait_failover(killed[0])
+
+    try:
+        _logins_survive(cluster_nodes, fail_over)
+    finally:
+        if killed:
+            redis_cluster.revive(killed[0])
+
+
+def test_sentinel_failover_loses_no_acknowledged_login(
+    nodes: Nodes, tmp_path: Path, redis_sentinels: RedisSentinels, postgres_url: str
+) -> None:
+    """redis+sentinel://: the sentinels promote the replica when the master dies, and the nodes follow."""
+    pair = [nodes("--store", redis_sentinels.url, "--database-url", postgres_url, data_dir=tmp_path / "sentinel",
+                  env=SHARED_SECRET) for _ in range(2)]
+    _logins_survive(pair, redis_sentinels.fail_over)
+
+
+def _logins_survive(nodes: list[Node], fail_over: Callable[[], object]) -> None:
+    """Four clients, two on each node, log in while ``fail_over`` runs: every answer is 200 or 503
+    (never a 500), and every login answered 200 still works on the second node afterwards."""
+    one, two = nodes
     with one.client() as client:
         names = [register(client)[0] for _ in range(6)]
     acknowledged: list[tuple[str, dict[str, str]]] = []
@@ -255,22 +280,18 @@ def test_master_failover_loses_no_acknowledged_login(
     for thread in threads:
         thread.start()
     time.sleep(1.0)
-    killed = redis_cluster.kill_master_for("pg:{x}:ix")
-    redis_cluster.wait_failover(killed)
+    fail_over()
     time.sleep(2.0)
     stop.set()
     for thread in threads:
         thread.join(30)
     statuses = sum(counts, Counter[int]())
-    try:
-        with two.client() as client:
-            lost = [name for name, headers in acknowledged if client.get("/api/me", headers=headers).status_code != 200]
-        print(f"answers by status: {dict(sorted(statuses.items()))}, lost: {len(lost)}")
-        errors = [line for node in cluster_nodes for line in node.log().splitlines() if "unexpected" in line]
-        assert not unexpected, (unexpected[:5], errors[:10])
-        assert acknowledged and not lost
-    finally:
-        redis_cluster.revive(killed)
+    with two.client() as client:
+        lost = [name for name, headers in acknowledged if client.get("/api/me", headers=headers).status_code != 200]
+    print(f"answers by status: {dict(sorted(statuses.items()))}, lost: {len(lost)}")
+    errors = [line for node in nodes for line in node.log().splitlines() if "unexpected" in line]
+    assert not unexpected, (unexpected[:5], errors[:10])
+    assert acknowledged and not lost
 
 
 # -- nginx in front ------------------------------------------------------------------------

@@ -8,36 +8,38 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from passgate.deployment import create_schema
 from passgate.errors import UsernameTaken, ValidationFailed
+from passgate.identity.models import ModelUserRepository, UserMixin
 from passgate.identity.names import check_password, check_username, username_key, username_skeleton
 from passgate.identity.passwords import HashPolicy, PasswordHasher
-from passgate.identity.users import SqlUserRepository, schema
+from passgate.identity.users import SqlUserRepository, UserRepository, schema
 from passgate.root import open_engine
 
 FAST = HashPolicy(time_cost=1, memory_kib=8192, parallelism=1)
 
 
 class UserRepositoryContract:
-    async def test_create_and_find(self, repo: SqlUserRepository) -> None:
+    async def test_create_and_find(self, repo: UserRepository) -> None:
         user = await repo.create("Alice", "hash")
         assert (await repo.get(user.id)) == user
         assert (await repo.find("alice")) == user
         assert (await repo.find("ALICE")) == user
 
-    async def test_unique_after_casefold(self, repo: SqlUserRepository) -> None:
+    async def test_unique_after_casefold(self, repo: UserRepository) -> None:
         await repo.create("strasse", "h")
         with pytest.raises(UsernameTaken):
             await repo.create("STRAßE", "h")
 
-    async def test_set_password_hash(self, repo: SqlUserRepository) -> None:
+    async def test_set_password_hash(self, repo: UserRepository) -> None:
         user = await repo.create("bob", "old")
         await repo.set_password_hash(user.id, "new")
         found = await repo.get(user.id)
         assert found is not None and found.password_hash == "new"
 
-    async def test_delete_frees_the_name(self, repo: SqlUserRepository) -> None:
+    async def test_delete_frees_the_name(self, repo: UserRepository) -> None:
         user = await repo.create("carol", "h")
         assert await repo.delete(user.id) is True
         assert await repo.get(user.id) is None
@@ -45,11 +47,11 @@ class UserRepositoryContract:
         again = await repo.create("Carol", "h")
         assert again.id != user.id
 
-    async def test_ids_are_opaque(self, repo: SqlUserRepository) -> None:
+    async def test_ids_are_opaque(self, repo: UserRepository) -> None:
         one, two = await repo.create("dave", "h"), await repo.create("erin", "h")
         assert not one.id.isdigit() and len(one.id) >= 16 and one.id != two.id
 
-    async def test_unknown(self, repo: SqlUserRepository) -> None:
+    async def test_unknown(self, repo: UserRepository) -> None:
         assert await repo.find("nobody") is None
         assert await repo.get("nothing") is None
 
@@ -60,27 +62,61 @@ class UserRepositoryContract:
         ("paypal", "paypa1"),  # a digit one
     ])
     async def test_a_name_that_looks_like_a_taken_one_is_taken(
-        self, repo: SqlUserRepository, first: str, lookalike: str
+        self, repo: UserRepository, first: str, lookalike: str
     ) -> None:
         await repo.create(first, "h")
         with pytest.raises(UsernameTaken):
             await repo.create(lookalike, "h")
         assert await repo.find(lookalike) is None
 
-    async def test_a_deleted_name_frees_its_lookalikes(self, repo: SqlUserRepository) -> None:
+    async def test_a_deleted_name_frees_its_lookalikes(self, repo: UserRepository) -> None:
         user = await repo.create("scope", "h")
         await repo.delete(user.id)
         assert (await repo.create("\u0455\u0441\u043e\u0440\u0435", "h")).username == "\u0455\u0441\u043e\u0440\u0435"
 
-    async def test_names_kept_before_skeletons_are_compared_too(self, repo: SqlUserRepository) -> None:
-        """A database written before skeletons were kept: its names count once a new one comes."""
-        await repo.create("scope", "h")
-        async with repo.engine.begin() as conn:
-            await conn.execute(text("DELETE FROM username_skeletons"))
-        repo = SqlUserRepository(repo.engine)  # a node of the new version starts
-        with pytest.raises(UsernameTaken):
-            await repo.create("\u0455\u0441\u043e\u0440\u0435", "h")
-        assert (await repo.create("another", "h")).username == "another"
+async def test_names_kept_before_skeletons_are_compared_too(tmp_path: Path) -> None:
+    """A database written before skeletons were kept: its names count once a new one comes."""
+    engine = open_engine(f"sqlite+aiosqlite:///{tmp_path}/users.db")
+    await create_schema(engine, schema)
+    await SqlUserRepository(engine).create("scope", "h")
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM username_skeletons"))
+    repo = SqlUserRepository(engine)  # a node of the new version starts
+    with pytest.raises(UsernameTaken):
+        await repo.create("\u0455\u0441\u043e\u0440\u0435", "h")
+    assert (await repo.create("another", "h")).username == "another"
+    await engine.dispose()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(UserMixin, Base):
+    """An application's own user model, with a column of its own."""
+
+    __tablename__ = "members"
+
+    display_name: Mapped[str] = mapped_column(default="")
+
+
+class TestModelUsers(UserRepositoryContract):
+    @pytest.fixture
+    async def repo(self, tmp_path: Path) -> AsyncIterator[ModelUserRepository[Member]]:
+        engine = open_engine(f"sqlite+aiosqlite:///{tmp_path}/members.db")
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        yield ModelUserRepository(engine, Member)
+        await engine.dispose()
+
+    async def test_extra_fields_go_to_the_models_own_columns(self, repo: ModelUserRepository[Member]) -> None:
+        user = await repo.create("ada", "h", display_name="Ada Lovelace")
+        row = await repo.row(user.id)
+        assert row is not None and row.display_name == "Ada Lovelace"
+        with pytest.raises(ValidationFailed):
+            await repo.create("bob", "h", no_such_column="x")
+        with pytest.raises(ValidationFailed):
+            await repo.create("bob", "h", _sa_instance_state="x")
 
 
 class TestSqliteUsers(UserRepositoryContract):

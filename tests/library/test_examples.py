@@ -9,7 +9,8 @@ from tests.library.apps import EXAMPLES, AppProcess, check_hello, readme_example
 
 #: The tables an application that installs passgate gets (its users, keys, addresses and mail).
 PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox",
-                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles"}
+                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles",
+                   "user_passkeys"}
 
 
 def test_the_fastapi_example_is_the_readme_example() -> None:
@@ -55,9 +56,24 @@ def test_own_users_example_keeps_users_in_the_apps_table(tmp_path: Path) -> None
             taken = client.post("/api/users", json={"username": name.upper(), "password": "correct horse"})
             assert taken.status_code == 409, taken.text
             assert taken.json()["code"] == "username_taken"
+            lookalike = client.post("/api/users", json={"username": name.replace("o", "\u043e"),
+                                                         "password": "correct horse"})
+            assert lookalike.status_code in (409, 422), lookalike.text  # a lookalike (or two scripts)
             login = client.post("/api/token", json={"username": name, "password": "correct horse"}).json()
             profile = client.get("/profile", headers={"Authorization": f"Bearer {login['access_token']}"})
-            assert profile.json() == {"username": name, "display_name": name}
+            assert profile.json() == {"username": name, "display_name": ""}
+            ada = client.post("/api/users", json={"username": "ada", "password": "correct horse",
+                                                  "display_name": "Ada Lovelace"})
+            assert ada.status_code == 201, ada.text
+            login = client.post("/api/token", json={"username": "ada", "password": "correct horse"}).json()
+            profile = client.get("/profile", headers={"Authorization": f"Bearer {login['access_token']}"})
+            assert profile.json() == {"username": "ada", "display_name": "Ada Lovelace"}
+            document = client.get("/openapi.json").json()
+            body = document["paths"]["/api/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            assert body["title"] == "MemberRegistration" and "display_name" in body["properties"]
+            too_long = client.post("/api/users", json={"username": "bob", "password": "correct horse",
+                                                       "display_name": "x" * 65})
+            assert too_long.status_code == 422 and too_long.json()["code"] == "validation_failed"
     with sqlite3.connect(database) as conn:
-        assert conn.execute("SELECT username FROM members").fetchall() == [(name,)]
+        assert conn.execute("SELECT username FROM members ORDER BY created_at").fetchall() == [(name,), ("ada",)]
     assert "users" not in tables(tmp_path / "passgate-data" / "passgate.db")  # the app keeps its users

@@ -15,7 +15,8 @@ from tests.library.apps import ROOT, AppProcess, check_hello, clean_env, readme_
 
 #: The tables an application that installs passgate gets (its users, keys, addresses and mail).
 PASSGATE_TABLES = {"users", "signing_keys", "deployment_facts", "user_emails", "mail_tokens", "mail_outbox",
-                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles"}
+                   "user_totp", "user_recovery_codes", "username_skeletons", "account_states", "user_roles",
+                   "user_passkeys"}
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ EXPECTED = {
     "ValidationFailed": 422, "MalformedRequest": 400, "PayloadTooLarge": 413, "UnsupportedMediaType": 415,
     "PassgateError": 500, "ConfigError": 500, "EmailTaken": 409, "MailTokenInvalid": 400, "MailTokenExpired": 400,
     "MailUnavailable": 503, "InvalidDpopProof": 401, "UseDpopNonce": 401, "MfaRequired": 401, "InvalidCode": 401,
-    "WrongCode": 403, "MfaTokenInvalid": 401,
+    "WrongCode": 403, "MfaTokenInvalid": 401, "WebauthnFailed": 401,
 }
 
 
@@ -39,6 +39,16 @@ def test_a_bad_dpop_proof_is_a_400_at_a_token_endpoint_and_always_challenges_for
         assert answer.headers["www-authenticate"] == 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"'
         assert json.loads(bytes(answer.body))["code"] == "invalid_dpop_proof"
         assert "why" not in bytes(answer.body).decode()
+
+
+def test_a_refused_passkey_is_a_400_at_registration_and_never_says_why() -> None:
+    for error, status in ((errors.WebauthnFailed("origin http://evil"), 401),
+                          (errors.WebauthnFailed("origin http://evil", registration=True), 400)):
+        answer = from_error(error)
+        assert answer.status_code == status
+        assert ("www-authenticate" in answer.headers) == (status == 401)
+        assert json.loads(bytes(answer.body))["code"] == "webauthn_failed"
+        assert "evil" not in bytes(answer.body).decode()  # the reason is logged, not answered
 
 
 def test_the_error_tree_in_the_docstring_names_every_error() -> None:

@@ -6,6 +6,9 @@ the token), which kind of login it leads to and the DPoP key (if any) of the cli
 It lives at most ``ttl`` seconds (five minutes), and works once: finishing the login deletes it,
 and of several nodes finishing it together, the delete's count lets exactly one through.  Being in
 the store, it can be finished on any node of the deployment.
+
+A passkey ceremony's challenge (:class:`WebauthnChallenges`) is kept the same way: hashed, for
+minutes, spent by a delete, so any node may finish what another began.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from passgate.errors import MfaTokenInvalid
+from passgate.errors import MfaTokenInvalid, WebauthnFailed
 from passgate.stores.base import Store
 
-__all__ = ["MFA_TOKEN_TTL", "Challenge", "MfaChallenges", "hash_digest"]
+__all__ = ["MFA_TOKEN_TTL", "WEBAUTHN_TTL", "Challenge", "MfaChallenges", "WebauthnChallenge", "WebauthnChallenges",
+           "hash_digest"]
 
 #: How long an ``mfa_token`` lives (the contract's five minutes), seconds.
 MFA_TOKEN_TTL = 300.0
@@ -84,3 +88,64 @@ class MfaChallenges:
     async def spend(self, token: str) -> bool:
         """Delete the token; True for the one caller that did."""
         return bool(await self._store.delete(_key(token)))
+
+
+# -- WebAuthn ceremonies ------------------------------------------------------------------------
+
+#: How long a passkey ceremony's challenge lives, seconds (the options' ``timeout`` says the same).
+WEBAUTHN_TTL = 300.0
+#: The random bytes of a challenge (WebAuthn asks at least 16).
+CHALLENGE_BYTES = 32
+Ceremony = Literal["register", "login"]
+
+
+@dataclass(frozen=True)
+class WebauthnChallenge:
+    """What an issued WebAuthn challenge was for: the ceremony, the account (registration), and
+    the relying party and origin the options named."""
+
+    ceremony: Ceremony
+    user_id: str
+    rp_id: str
+    origin: str
+    expires_at: float
+
+
+def _ceremony_key(challenge: bytes) -> str:
+    return "pg:wa:" + hashlib.sha256(challenge).hexdigest()
+
+
+class WebauthnChallenges:
+    """Single-use challenges of passkey ceremonies, in the store (hashed), so that any node finishes
+    a ceremony that another began.  The client sends the challenge back inside its signed
+    ``clientDataJSON``; :meth:`take` deletes it, and the delete's count lets exactly one request through."""
+
+    def __init__(self, store: Store, *, ttl: float = WEBAUTHN_TTL, clock: Callable[[], float] = time.time) -> None:
+        self._store, self.ttl, self._clock = store, ttl, clock
+
+    async def issue(self, ceremony: Ceremony, *, rp_id: str, origin: str, user_id: str = "") -> bytes:
+        """A fresh challenge for ``ceremony`` at ``origin`` (and for ``user_id``'s registration)."""
+        expires_at = self._clock() + self.ttl
+        value = json.dumps({"c": ceremony, "u": user_id, "r": rp_id, "o": origin, "e": expires_at}).encode()
+        while True:
+            challenge = secrets.token_bytes(CHALLENGE_BYTES)
+            if await self._store.set_if_absent(_ceremony_key(challenge), value, self.ttl):
+                return challenge
+
+    async def take(self, challenge: bytes, ceremony: Ceremony) -> WebauthnChallenge:
+        """Spend ``challenge``: what it was issued for; WebauthnFailed when it is unknown, spent,
+        expired, or for the other ceremony."""
+        registration = ceremony == "register"
+        if len(challenge) != CHALLENGE_BYTES:
+            raise WebauthnFailed("challenge: not one passgate issues", registration=registration)
+        key = _ceremony_key(challenge)
+        raw = await self._store.get(key)
+        if raw is None or not await self._store.delete(key):
+            raise WebauthnFailed("challenge: unknown, spent or expired", registration=registration)
+        data = json.loads(raw)
+        found = WebauthnChallenge(data["c"], str(data["u"]), str(data["r"]), str(data["o"]), float(data["e"]))
+        if found.expires_at <= self._clock():
+            raise WebauthnFailed("challenge: expired", registration=registration)
+        if found.ceremony != ceremony:
+            raise WebauthnFailed("challenge: issued for another ceremony", registration=registration)
+        return found

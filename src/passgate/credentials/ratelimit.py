@@ -59,3 +59,19 @@ class LoginLimiter:
                 over = max(over or 0.0, left)
         if over is not None:
             raise RateLimited(math.ceil(over))
+
+    # A login that names no account (a passkey's, which finds the account by its credential) is
+    # held to the address's count alone: strangers' password guesses at an account must not stop
+    # its owner's passkey, and a passkey refused says nothing of whose it claimed to be.
+
+    async def check_address(self, ip: str) -> None:
+        """RateLimited while the address's count is at the limit."""
+        count, left = await self._store.peek_count(_address(ip))
+        if count >= self._limit:
+            raise RateLimited(math.ceil(left))
+
+    async def failed_address(self, ip: str) -> None:
+        """Count a failure of the address alone; RateLimited if it took the count past the limit."""
+        count, left = await self._store.incr(_address(ip), self._window)
+        if count > self._limit:
+            raise RateLimited(math.ceil(left))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from passgate.errors import StoreUnavailable, UsernameTaken
+from passgate.errors import StoreUnavailable, UsernameTaken, ValidationFailed
 from passgate.identity.names import username_key, username_skeleton
 from passgate.ids import new_id
 
@@ -56,7 +56,10 @@ class UserRepository(Protocol):
     turns its database's errors into :class:`~passgate.errors.StoreUnavailable`.
     """
 
-    async def create(self, username: str, password_hash: str) -> User: ...
+    async def create(self, username: str, password_hash: str, **fields: Any) -> User:
+        """A new user; ``fields`` are the extra fields of a registration (``install(registration=...)``)."""
+        ...
+
     async def get(self, user_id: str) -> User | None: ...
     async def find(self, username: str) -> User | None: ...
     async def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
@@ -75,8 +78,12 @@ class SqlUserRepository:
     def engine(self) -> AsyncEngine:
         return self._engine
 
-    async def create(self, username: str, password_hash: str) -> User:
-        """A new user; UsernameTaken when the name, or one that looks like it, is taken."""
+    async def create(self, username: str, password_hash: str, **fields: Any) -> User:
+        """A new user; UsernameTaken when the name, or one that looks like it, is taken.  This table
+        keeps no fields of an application's (ValidationFailed): that needs the application's own model
+        (:class:`passgate.ModelUserRepository`)."""
+        if fields:
+            raise ValidationFailed(f"no such field: {', '.join(sorted(fields))}")
         user = User(new_id(), username, password_hash, float(self._clock()))  # type: ignore[operator]
         try:
             await self._fill_skeletons()

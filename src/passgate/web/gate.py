@@ -8,7 +8,7 @@ is the one that the JSON API, the board's pages and an application's own routes 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -27,9 +27,11 @@ from passgate.deployment import Deployment
 from passgate.errors import AuthError, Forbidden, InvalidDpopProof, NotFound
 from passgate.hooks import Hooks, decide, observe
 from passgate.identity.emails import Email
+from passgate.identity.passkeys import Passkey
 from passgate.identity.states import wanted_roles
 from passgate.identity.users import User, UserRepository
 from passgate.mfa import Enrolment
+from passgate.passkeys import RelyingParty
 from passgate.transports import BearerTransport, CookieTransport, DpopTransport, read_head
 from passgate.web import problems
 from passgate.web.api import SERVICE_PATHS, routes
@@ -44,8 +46,10 @@ from passgate.web.middleware import (
     OriginGuardMiddleware,
     ProblemCORSMiddleware,
     RequestGuardMiddleware,
+    site_origin,
 )
 from passgate.web.routing import RouteGroup, document
+from passgate.web.schemas import Registration
 
 TOKEN_PATHS = ("/token", "/token/refresh", "/token/mfa")
 
@@ -97,6 +101,8 @@ class Gate:
                                       name="passgate-device")
         self.bearer = BearerTransport()
         self.dpop = DpopTransport()
+        #: The body of ``POST /api/users``: :class:`Registration`, or the subclass ``install`` was given.
+        self.registration: type[Registration] = Registration
         #: The pre-session token of HTML forms shown to anonymous visitors (login, registration).
         self.form_tokens = FormTokens(deployment.secret, insecure=options.insecure_cookies)
         self.metrics = Metrics(hashes=deployment.hasher.counts)
@@ -156,6 +162,12 @@ class Gate:
 
     async def optional_user(self, request: Request) -> Caller | None:
         """FastAPI dependency: the caller, or None for anonymous requests and dead credentials."""
+        try:
+            settled = self.authenticator.known(request.scope)
+        except AuthError:
+            settled = None  # the long way below records the refusal
+        if settled is not None and settled.username:
+            return settled  # settled by the caches: no await
         caller = await self.authenticator.caller(request, required=False)
         try:
             return None if caller is None else await self._with_username(caller)
@@ -185,12 +197,13 @@ class Gate:
     # -- logging in and out ----------------------------------------------------------
 
     async def register(self, username: str, password: str, *, email: str | None = None,
-                       request: Request | None = None) -> User:
+                       request: Request | None = None, fields: Mapping[str, Any] | None = None) -> User:
         """A new account (409 ``username_taken``, 422 for a name or password the rules refuse); with
         ``email``, its address, unverified, and a verification mail (503 ``mail_unavailable`` when
-        the deployment sends no mail).  ``request`` gives the links' site when there is no ``--public-url``."""
+        the deployment sends no mail).  ``request`` gives the links' site when there is no ``--public-url``.
+        ``fields``: extra fields for the application's user model (see ``install(registration=...)``)."""
         return await self.deployment.accounts.register(username, password, email=email,
-                                                       base_url=self.site_url(request))
+                                                       base_url=self.site_url(request), fields=fields)
 
     def device_cookie(self, user: User) -> str:
         """The ``Set-Cookie`` value of a new device cookie for ``user``: add it to every successful
@@ -376,6 +389,49 @@ class Gate:
         """Turn TOTP off, behind the password and a code (TOTP or recovery), each under the login limit."""
         await self.deployment.factors.disable(caller.user_id, password, code, self.clients.address(request.scope))
 
+    # -- passkeys -------------------------------------------------------------------
+
+    def relying_party(self, request: Request) -> RelyingParty:
+        """The site a passkey is for: ``--public-url``, else the request's own scheme and host (as the
+        ``Origin`` check has it); its host is the relying party id (``localhost`` in development:
+        WebAuthn refuses IP addresses)."""
+        parts = urlsplit(site_origin(request.scope, self.options.public_url))
+        host = parts.hostname or ""
+        default = (parts.scheme, parts.port) in (("https", 443), ("http", 80))
+        netloc = host if parts.port is None or default else f"{host}:{parts.port}"
+        return RelyingParty(id=host, origin=f"{parts.scheme}://{netloc}", name=host or "passgate")
+
+    async def passkey_options(self, request: Request, caller: Caller) -> dict[str, Any]:
+        """The options of ``navigator.credentials.create()`` that add a passkey to the caller's account."""
+        return await self.deployment.passkeys.registration_options(caller.user_id, caller.username,
+                                                                   self.relying_party(request))
+
+    async def add_passkey(self, request: Request, caller: Caller, credential: dict[str, Any],
+                          name: str = "") -> Passkey:
+        """Add the passkey that ``credential`` (``PublicKeyCredential.toJSON()``) made for
+        :meth:`passkey_options`; 400 ``webauthn_failed`` when refused."""
+        return await self.deployment.passkeys.register(caller.user_id, credential, name, self.relying_party(request))
+
+    async def passkeys(self, caller: Caller) -> list[Passkey]:
+        """The caller's passkeys, oldest first."""
+        return await self.deployment.passkeys.owned(caller.user_id)
+
+    async def remove_passkey(self, caller: Caller, passkey_id: str) -> Passkey:
+        """Remove one of the caller's passkeys; NotFound when it is not theirs."""
+        return await self.deployment.passkeys.remove(caller.user_id, passkey_id)
+
+    async def passkey_login_options(self, request: Request) -> dict[str, Any]:
+        """The options of ``navigator.credentials.get()`` for a login with any passkey of this site."""
+        return await self.deployment.passkeys.login_options(self.relying_party(request),
+                                                            self.clients.address(request.scope))
+
+    async def passkey_login(self, request: Request, credential: dict[str, Any]) -> User:
+        """The user whose passkey signed ``credential`` (``PublicKeyCredential.toJSON()``), for
+        :meth:`start_session` or :meth:`start_tokens` with ``method="passkey"``: both factors at once.
+        401 ``webauthn_failed`` (counted under the address's login limit), 429."""
+        return await self.deployment.passkeys.login(credential, self.relying_party(request),
+                                                    self.clients.address(request.scope))
+
     # -- the address, and a forgotten password ---------------------------------------
 
     def site_url(self, request: Request | None = None) -> str:
@@ -422,12 +478,14 @@ class Gate:
     def install(
         self, app: FastAPI, *, prefix: str = "/api", guard: Literal["passgate", "app"] = "passgate",
         routers: Collection[str] | None = None, signup: bool = True, body_limit: int = MAX_BODY,
+        registration: type[Registration] = Registration,
     ) -> None:
         """Serve the JSON API under ``prefix``, problem+json errors, the JWKS, health and the guards.
 
         ``routers`` picks the API's parts (``logins``: ``/me`` and the device list, ``sessions``,
-        ``tokens``, ``accounts``, ``email``, ``factors``: TOTP; all by default) and ``signup=False``
-        leaves registration out.
+        ``tokens``, ``accounts``, ``email``, ``factors``: TOTP, ``passkeys``, ``admin``; all by default) and
+        ``signup=False`` leaves registration out; ``registration``, a subclass of :class:`passgate.Registration`,
+        adds the fields of the application's user model to ``POST /api/users`` (and to its OpenAPI schema).
         The guards (the body cap of ``body_limit`` bytes, the foreign-``Origin`` check, CORS, the
         metrics) cover passgate's own routes (``guard="passgate"``, the default: the app's routes
         pay nothing for them), or every request of the app (``guard="app"``).
@@ -435,7 +493,8 @@ class Gate:
         if self.binding is not None:
             self.binding.prefix = prefix
         taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
-        ours = [r for r in routes(self, prefix=prefix, routers=routers, signup=signup)
+        self.registration = registration
+        ours = [r for r in routes(self, prefix=prefix, routers=routers, signup=signup, registration=registration)
                 if not {(r.path, m) for m in r.methods or ()} & taken]  # a path the app serves stays the app's
         whole_app = guard == "app"
         group = RouteGroup(ours, prefix=prefix, paths=SERVICE_PATHS,

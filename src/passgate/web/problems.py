@@ -40,6 +40,7 @@ from passgate.errors import (
     UnsupportedMediaType,
     UseDpopNonce,
     UsernameTaken,
+    WebauthnFailed,
     WrongCode,
     WrongPassword,
 )
@@ -67,7 +68,7 @@ CODES = (
     "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
     "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
     "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce", "mfa_required", "mfa_invalid",
-    "account_disabled", "refused", "invalid_dbsc_proof", "dbsc_required", "dbsc_challenge",
+    "account_disabled", "refused", "webauthn_failed", "invalid_dbsc_proof", "dbsc_required", "dbsc_challenge",
 )
 #: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -87,9 +88,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status", "detail", "code"],
 }
 _ANSWERS = {
-    400: "Malformed request (JSON, or more than one Authorization header)",
+    400: "Malformed request (JSON, or more than one Authorization header), or a passkey refused at registration",
     401: "Not authenticated: no credential, or one that is invalid, expired or revoked (or, at a login, "
-         "mfa_required: a second factor's code is due)",
+         "mfa_required: a second factor's code is due; webauthn_failed: a passkey refused at a login)",
     403: "Forbidden: CSRF check failed, wrong password, or not yours (a device-bound session's refresh: "
          "dbsc_challenge, sign the Secure-Session-Challenge)",
     404: "Not found",
@@ -137,6 +138,8 @@ def http_status(exc: PassgateError) -> int:
     """The HTTP status that answers ``exc``."""
     if isinstance(exc, InvalidDpopProof) and exc.token_request:
         return 400  # OAuth's answer at a token endpoint (RFC 9449 §5)
+    if isinstance(exc, WebauthnFailed):
+        return 400 if exc.registration else 401
     for kind in type(exc).__mro__:
         status = _STATUS.get(kind)
         if status is not None:
@@ -166,13 +169,15 @@ def from_error(exc: PassgateError) -> Response:
         tokens_log.info("token refused: %s", exc.reason)
     if isinstance(exc, InvalidDpopProof):
         tokens_log.info("DPoP proof refused: %s", exc.reason)
+    if isinstance(exc, WebauthnFailed):
+        tokens_log.info("passkey refused: %s", exc.reason)
     if isinstance(exc, InvalidDbscProof):
         tokens_log.info("DBSC proof refused: %s", exc.reason)
     if isinstance(exc, DbscChallenge):
         headers["Secure-Session-Challenge"] = f"{sf_quote(exc.challenge)};id={sf_quote(exc.session_id)}"
     if isinstance(exc, UseDpopNonce) and exc.nonce:
         headers["DPoP-Nonce"] = exc.nonce
-    if isinstance(exc, AuthError):
+    if isinstance(exc, AuthError) or (isinstance(exc, WebauthnFailed) and not exc.registration):
         headers["WWW-Authenticate"] = challenge_for(exc)
     if isinstance(exc, RateLimited | StoreUnavailable | MailUnavailable):
         headers["Retry-After"] = str(exc.retry_after)

@@ -82,9 +82,24 @@ class EncodedResponse(Response):
         self.raw_headers = list(encoded.headers)
 
 
+def _inlined(node: Any, defs: dict[str, Any]) -> Any:
+    """``node`` with each ``{"$ref": "#/$defs/Name"}`` replaced by that definition (no cycles in a body)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inlined(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inlined(value, defs) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inlined(item, defs) for item in node]
+    return node
+
+
 def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` describing a JSON body that the route reads itself."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    """``openapi_extra`` describing a JSON body that the route reads itself.  A nested model's
+    ``$defs`` are inlined: in the OpenAPI document, ``#/$defs/…`` would point at its root."""
+    schema = model.model_json_schema()
+    schema = _inlined(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @dataclass(frozen=True)

@@ -187,7 +187,8 @@ class LoginView(BaseModel):
     id: str
     kind: Literal["cookie", "token"]
     #: How the login was made.
-    method: str = Field(json_schema_extra={"examples": ["password", "password+totp", "password+recovery_code"]})
+    method: str = Field(json_schema_extra={"examples": ["password", "password+totp", "password+recovery_code",
+                                                        "passkey"]})
     created_at: str = Field(json_schema_extra=_TIME)
     last_seen_at: str = Field(json_schema_extra=_TIME)
     expires_at: str = Field(json_schema_extra=_TIME)
@@ -206,3 +207,70 @@ class AccountStateView(BaseModel):
 class RolesView(BaseModel):
     username: str
     roles: list[str]
+
+
+# -- passkeys (WebAuthn): the credential's toJSON() in, its options out ----------------------
+
+#: base64url without padding, as ``PublicKeyCredential.toJSON()`` writes every binary member.
+BASE64URL = r"^[A-Za-z0-9_-]*$"
+
+
+def _b64(max_length: int) -> Any:
+    return Field(max_length=max_length, pattern=BASE64URL)
+
+
+class AttestationResponse(Body):
+    clientDataJSON: str = _b64(4096)
+    attestationObject: str = _b64(60_000)
+    transports: list[str] | None = None
+
+
+class PasskeyRegistration(Body):
+    """``PublicKeyCredential.toJSON()`` of ``navigator.credentials.create()``, and a name for the passkey."""
+
+    id: str = _b64(1364)
+    rawId: str = _b64(1364)
+    type: Literal["public-key"]
+    response: AttestationResponse
+    clientExtensionResults: dict[str, Any] | None = None
+    #: What the owner calls it ("Phone", "Laptop"); "Passkey" when not given.
+    name: str | None = Field(None, max_length=64)
+
+
+class AssertionResponse(Body):
+    clientDataJSON: str = _b64(4096)
+    authenticatorData: str = _b64(4096)
+    signature: str = _b64(2048)
+    userHandle: str | None = Field(None, max_length=128, pattern=BASE64URL)
+
+
+class PasskeyAssertion(Body):
+    """``PublicKeyCredential.toJSON()`` of ``navigator.credentials.get()``."""
+
+    id: str = _b64(1364)
+    rawId: str = _b64(1364)
+    type: Literal["public-key"]
+    response: AssertionResponse
+    clientExtensionResults: dict[str, Any] | None = None
+
+
+class CreationOptionsView(BaseModel):
+    """``PublicKeyCredentialCreationOptionsJSON`` under ``publicKey``: pass ``publicKey`` to
+    ``PublicKeyCredential.parseCreationOptionsFromJSON``."""
+
+    publicKey: dict[str, Any]
+
+
+class RequestOptionsView(BaseModel):
+    """``PublicKeyCredentialRequestOptionsJSON`` under ``publicKey``: pass ``publicKey`` to
+    ``PublicKeyCredential.parseRequestOptionsFromJSON``."""
+
+    publicKey: dict[str, Any]
+
+
+class PasskeyView(BaseModel):
+    id: str
+    name: str
+    created_at: str = Field(json_schema_extra=_TIME)
+    last_used_at: str | None = Field(json_schema_extra=_TIME)
+    transports: list[str]

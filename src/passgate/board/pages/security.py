@@ -1,5 +1,5 @@
 """The account's security: turning two-step login (TOTP) on, with a QR code and recovery codes
-shown once, and off.  Passkeys will be added and removed here too."""
+shown once, and off; passkeys listed and removed (``static/passkeys.js`` adds them through the API)."""
 
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -36,18 +36,23 @@ async def show(board: "Board", request: Request, caller: Caller, status: int = 2
     pending = None if methods else await board.pg.pending_totp(caller)
     return board.render(request, "security.html", caller, status, error=error, notice=notice, codes=codes,
                         totp="totp" in methods, recovery="recovery_code" in methods, pending=pending,
-                        qr=qr_svg(pending.otpauth_uri) if pending else None)
+                        qr=qr_svg(pending.otpauth_uri) if pending else None, passkeys=await board.pg.passkeys(caller))
 
 
 async def _refused(board: "Board", request: Request, caller: Caller, status: int, detail: str) -> Response:
     return await show(board, request, caller, status, error=detail)
 
 
-async def security_page(board: "Board", request: Request, off: int | None = None) -> Response:
+#: What the page says after a change, by the query that the change redirects with.
+NOTICES = {"off": "Two-step login is off.", "added": "The passkey is added.", "removed": "The passkey is removed."}
+
+
+async def security_page(board: "Board", request: Request) -> Response:
     caller = await board.viewer(request)
     if caller is None:
         return redirect(f"/login?next={PAGE}")
-    return await show(board, request, caller, notice="Two-step login is off." if off is not None else None)
+    notice = next((text for key, text in NOTICES.items() if key in request.query_params), None)
+    return await show(board, request, caller, notice=notice)
 
 
 async def _form(board: "Board", request: Request, act: Act) -> Response:
@@ -79,9 +84,18 @@ async def stop_totp(board: "Board", request: Request) -> Response:
     return await _form(board, request, act)
 
 
+async def remove_passkey(board: "Board", request: Request) -> Response:
+    async def act(caller: Caller, form: FormData) -> Response:
+        await board.pg.remove_passkey(caller, field(form, "passkey_id"))
+        return redirect(f"{PAGE}?removed=1")
+
+    return await _form(board, request, act)
+
+
 ENDPOINTS = [
     Endpoint(PAGE, security_page),
     Endpoint(f"{PAGE}/totp", start_totp, ["POST"]),
     Endpoint(f"{PAGE}/totp/confirm", confirm_totp, ["POST"]),
     Endpoint(f"{PAGE}/totp/off", stop_totp, ["POST"]),
+    Endpoint(f"{PAGE}/passkeys/remove", remove_passkey, ["POST"]),
 ]

@@ -5,25 +5,27 @@ Handlers are module-level functions that take the :class:`~passgate.web.gate.Gat
 """
 
 from collections.abc import Collection
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from fastapi.routing import APIRoute
 
 from passgate.errors import ConfigError
-from passgate.web.api import accounts, admin, dbsc, email, factors, logins, service, sessions, tokens
+from passgate.web.api import accounts, admin, dbsc, email, factors, logins, passkeys, service, sessions, tokens
+from passgate.web.schemas import Registration
 
 if TYPE_CHECKING:
     from passgate.web.gate import Gate
 
 #: The API's parts, by the name ``install(routers=...)`` chooses them with.
 ROUTERS = {"logins": logins, "sessions": sessions, "tokens": tokens, "accounts": accounts, "email": email,
-           "factors": factors, "admin": admin, "dbsc": dbsc}
+           "factors": factors, "passkeys": passkeys, "admin": admin, "dbsc": dbsc}
 #: The service routes' paths (health, readiness, metrics, the public keys).
 SERVICE_PATHS = tuple(e.path for e in service.ENDPOINTS)
 
 
 def routes(gate: "Gate", *, prefix: str = "/api", routers: Collection[str] | None = None,
-           signup: bool = True) -> list[APIRoute]:
+           signup: bool = True, registration: type[Registration] = Registration) -> list[APIRoute]:
     """The routes of the API's chosen parts under ``prefix`` (all by default; ``signup=False`` leaves
     registration out) and the service routes, the hottest first: every route tried before the
     right one costs its match."""
@@ -31,7 +33,8 @@ def routes(gate: "Gate", *, prefix: str = "/api", routers: Collection[str] | Non
     unknown = set(chosen) - set(ROUTERS)
     if unknown:
         raise ConfigError(f"no such passgate routers: {', '.join(sorted(unknown))}; choose from {', '.join(ROUTERS)}")
-    api = [e.route(gate, prefix=prefix, tags=["passgate"])
+    api = [(replace(e, body=registration) if e.handler is accounts.register else e).route(
+               gate, prefix=prefix, tags=["passgate"])
            for name in ROUTERS if name in chosen for e in ROUTERS[name].ENDPOINTS
            if signup or e.handler is not accounts.register]
     served = [e.route(gate) for e in service.ENDPOINTS]

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 
 async def register(gate: "Gate", request: Request) -> dict[str, Any]:
-    body = await bodies.read(request, Registration)
-    user = await gate.register(body.username, body.password, email=body.email, request=request)
+    body = await bodies.read(request, gate.registration)
+    fields = body.model_dump(exclude=set(Registration.model_fields))
+    user = await gate.register(body.username, body.password, email=body.email, request=request, fields=fields)
     answer = {"id": user.id, "username": user.username, "created_at": iso(user.created_at)}
     if body.email is not None:
         answer |= email_body(await gate.email_of(user.id))

@@ -1,0 +1,80 @@
+"""The store behind Redis Sentinel: the store contract, and a failover of the master to its replica."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from passgate.errors import ConfigError
+from passgate.root import open_store
+from passgate.stores import Store
+from passgate.stores.redis_sentinel import RedisSentinelStore
+from tests.servers import RedisSentinels
+from tests.stores.contract import StoreContract
+from tests.stores.test_redis import collect, next_item, real_sleep
+from tests.stores.test_redis_cluster import eventually
+
+KEY = "pg:{u1}:l:login"
+
+
+class TestRedisSentinelStore(StoreContract):
+    @pytest.fixture
+    async def store(self, redis_sentinels: RedisSentinels) -> AsyncIterator[Store]:
+        store = open_store(redis_sentinels.url)
+        assert isinstance(store, RedisSentinelStore)
+        yield store
+        await store.aclose()
+
+    @pytest.fixture
+    def advance(self) -> Callable[[float], Awaitable[None]]:
+        return real_sleep
+
+
+async def test_a_failover_keeps_every_acknowledged_write_and_the_feed(redis_sentinels: RedisSentinels) -> None:
+    store = open_store(redis_sentinels.url)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    feed = asyncio.create_task(collect(store, queue))
+    try:
+        assert await next_item(queue) is None
+        await store.set(KEY, b"before", 60)  # answered once the replica has it (WAIT)
+        await store.add_member("pg:{u1}:ix", "login", 60)
+        redis_sentinels.fail_over()
+
+        async def served() -> bool:
+            return await store.get(KEY) == b"before"
+
+        took = await eventually(served, within=20)
+        print(f"the promoted replica served the store {took:.1f} s after the failover")
+        assert await store.members("pg:{u1}:ix") == ["login"]
+
+        async def written() -> bool:  # the new master takes writes (503s while the failover settles)
+            await store.set(KEY, b"after", 60)
+            return await store.get(KEY) == b"after"
+
+        await eventually(written, within=10)
+
+        async def delivered() -> bool:
+            await store.publish(b"after-failover")
+            while True:
+                item = await next_item(queue, timeout=1)
+                if item == b"after-failover":
+                    return True
+
+        await eventually(delivered, within=15)
+    finally:
+        feed.cancel()
+        await store.aclose()
+
+
+@pytest.mark.parametrize("url", [
+    "redis+sentinel://127.0.0.1:26379",  # no service
+    "redis+sentinel:///passgate",  # no sentinel
+    "redis+sentinel://127.0.0.1:26379/passgate/x",  # not a db number
+    "redis+sentinel://127.0.0.1:26379/passgate?ssl=1",
+    "redis+sentinel://127.0.0.1:port/passgate",
+])
+def test_a_bad_sentinel_url_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError):
+        RedisSentinelStore.from_url(url)
