@@ -224,7 +224,7 @@ class DbscChallenge(PassgateError):
     code = "dbsc_challenge"
     title = "Sign the device-bound session challenge"
 
-    def __init__(self, challenge: str, session_id: str) -> None:
+    def __init__(self, challenge: str = "", session_id: str = "") -> None:
         self.challenge, self.session_id = challenge, session_id
         super().__init__("sign the challenge in Secure-Session-Challenge with the session's key")
 

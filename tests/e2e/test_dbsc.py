@@ -243,3 +243,19 @@ def test_the_boards_login_offers_registration_and_its_devices_page_shows_the_bin
     assert devices.status_code == 200
     assert "key-bound" in devices.text and "(DBSC)" in devices.text
     assert_problem(me(browser, COOKIE), 401, "dbsc_required")
+
+
+def test_the_headers_as_chromium_sends_them_unquoted_are_understood(client: httpx.Client) -> None:
+    # Chromium 156 sends Secure-Session-Response and Sec-Secure-Session-Id as bare values, not sf-strings.
+    browser = Browser(client)
+    browser.login(register(client)[0])
+    signed = proof(browser.key, browser.offer["challenge"], registration=True)
+    registered = browser.send("POST", browser.offer["path"], headers={"Secure-Session-Response": signed})
+    assert registered.status_code == 200, registered.text
+    session_id = registered.json()["session_identifier"]
+    ask = browser.send("POST", "/api/session/dbsc/refresh", headers={"Sec-Secure-Session-Id": session_id})
+    assert_problem(ask, 403, "dbsc_challenge")
+    answer = proof(browser.key, sf_item(ask.headers["secure-session-challenge"]), registration=False)
+    renewed = browser.send("POST", "/api/session/dbsc/refresh",
+                           headers={"Sec-Secure-Session-Id": session_id, "Secure-Session-Response": answer})
+    assert renewed.status_code == 200, renewed.text
