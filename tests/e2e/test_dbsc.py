@@ -14,7 +14,7 @@ import pytest
 from tests.dbsc import Browser, proof, sf_item, sf_params
 from tests.dpop import Key
 from tests.e2e.api import COOKIE, assert_problem, register
-from tests.nodes import Node
+from tests.nodes import Node, wait_until
 from tests.servers import RedisServer
 
 NODE_ARGS = ("--dbsc", "on", "--login-limit", "1000/5m")
@@ -259,3 +259,21 @@ def test_the_headers_as_chromium_sends_them_unquoted_are_understood(client: http
     renewed = browser.send("POST", "/api/session/dbsc/refresh",
                            headers={"Sec-Secure-Session-Id": session_id, "Secure-Session-Response": answer})
     assert renewed.status_code == 200, renewed.text
+
+
+def test_a_store_outage_answers_503_never_the_401_that_would_end_the_browsers_session(
+    nodes: Callable[..., Node], make_redis_server: Callable[..., RedisServer],
+) -> None:
+    redis = make_redis_server(appendonly=True)  # the logins outlive the restart
+    node = nodes("--store", redis.url, "--dbsc", "on")
+    with node.client() as client:
+        browser = bound_browser(client)
+        redis.stop()
+        headers = {"Sec-Secure-Session-Id": f'"{browser.session["session_identifier"]}"'}
+        wait_until(lambda: browser.send("POST", "/api/session/dbsc/refresh", headers=headers).status_code == 503, 1.5)
+        down = browser.send("POST", "/api/session/dbsc/refresh", headers=headers)
+        assert_problem(down, 503, "store_unavailable")
+        assert "retry-after" in down.headers
+        redis.start()
+        wait_until(lambda: browser.refresh().status_code == 200, 10)
+        assert me(browser).status_code == 200
