@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the real servers and tools the tests and the benchmarks start privately are installed:
-# redis-server, PostgreSQL, Chromium (browser tests), nginx (the load-balancer test), wrk, taskset and
+# redis-server, PostgreSQL, Chromium and certutil (browser tests), nginx (the load-balancer test), wrk, taskset and
 # valgrind (the benchmark lab and its smoke test).  Installs what is missing with
 # apt-get when that is possible; otherwise says what is missing and fails.
 set -euo pipefail
@@ -9,6 +9,7 @@ need=()
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || need+=(redis-server redis-tools)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
+command -v certutil >/dev/null || need+=(libnss3-tools)  # the DBSC browser test trusts a private CA
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null || need+=(wrk)
 command -v taskset >/dev/null || need+=(util-linux)

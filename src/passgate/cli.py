@@ -25,7 +25,7 @@ SERVE_OPTIONS = (
     "host", "port", "session-idle", "session-absolute", "refresh-idle", "refresh-absolute", "refresh-race-window",
     "mfa-token-ttl", "audience",
     "issuer", "login-limit", "device-cookie-ttl", "outage", "cors-origins", "public-url", "trusted-proxies",
-    "max-logins", "dpop",
+    "max-logins", "dpop", "dbsc", "dbsc-cookie-ttl",
     "password-time-cost", "password-memory-kib", "password-parallelism",
     "smtp-url", "mail-from", "mail-token-ttl", "mail-limit",
 )

@@ -54,7 +54,7 @@ def _split_list(value: object) -> object:
 Duration = Annotated[float, NoDecode]
 #: The settings that are durations.
 DURATIONS = ("session_idle", "session_absolute", "access_ttl", "refresh_idle", "refresh_absolute",
-             "refresh_race_window", "mail_token_ttl", "device_cookie_ttl", "mfa_token_ttl")
+             "refresh_race_window", "mail_token_ttl", "device_cookie_ttl", "mfa_token_ttl", "dbsc_cookie_ttl")
 Algorithm = Literal["EdDSA", "ES256", "HS256"]
 #: Sender-constrained tokens (RFC 9449): refused, a client's choice, or every token request's duty.
 DpopMode = Literal["off", "allowed", "required"]
@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     request with a proof binds its tokens to the client's key) or ``required`` (every token request needs one)."""
     dpop_nonces: bool = False
     """Ask every DPoP proof for a server nonce (``use_dpop_nonce`` with a ``DPoP-Nonce`` header; RFC 9449 §8)."""
+    dbsc: Literal["off", "on"] = "off"
+    """Device-bound browser sessions (DBSC, the W3C draft that Chrome ships): ``on`` offers every cookie login
+    registration (``Secure-Session-Registration``); a browser that binds it to a key of its own then needs a
+    short-lived bound cookie that only a signature by that key renews, so that a stolen session cookie alone is
+    refused. Browsers that do not take part keep ordinary sessions. ``off``: nothing changes."""
+    dbsc_cookie_ttl: Annotated[float, NoDecode, Field(ge=1, le=86400)] = 600.0
+    """The lifetime of a device-bound session's bound cookie: how long a stolen one works, and how often the
+    browser signs a challenge to renew it."""
     roles_claim: bool = False
     """Put the user's roles in every access token (a ``roles`` claim, read at login and at each refresh) for the
     services that verify passgate's tokens themselves. Off: tokens stay their default size. passgate's own

@@ -17,9 +17,12 @@ password, a token or a session id.
     │   ├── TokenExpired           token_expired
     │   ├── SessionRevoked         session_revoked
     │   ├── RefreshReused          refresh_reused
-    │   └── InvalidDpopProof       invalid_dpop_proof (one detail for every bad proof; 400 at the token endpoints)
-    │       └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
+    │   ├── InvalidDpopProof       invalid_dpop_proof (one detail for every bad proof; 400 at the token endpoints)
+    │   │   └── UseDpopNonce       use_dpop_nonce, nonce (the proof needs the server's current nonce)
+    │   ├── InvalidDbscProof       invalid_dbsc_proof (a device-bound session's registration or refresh proof)
+    │   └── BoundCookieRequired    dbsc_required (a device-bound session without its fresh bound cookie)
     ├── WebauthnFailed             webauthn_failed (a passkey ceremony refused: 401 at login, 400 at registration)
+    ├── DbscChallenge              dbsc_challenge, challenge, session_id (403: sign this challenge)
     ├── CsrfFailed                 csrf_failed
     ├── Forbidden                  forbidden
     │   ├── AccountDisabled        account_disabled (an administrator disabled the account)
@@ -190,6 +193,43 @@ class UseDpopNonce(InvalidDpopProof):
     def __init__(self, nonce: str = "", *, token_request: bool = False) -> None:
         super().__init__("the DPoP proof lacks the server's current nonce", token_request=token_request)
         self.nonce = nonce
+
+
+class InvalidDbscProof(AuthError):
+    """A device-bound session's proof (``Secure-Session-Response``, DBSC) that is missing where one is due,
+    malformed, forged, by another key than the session's, for a challenge of another login, or a
+    registration for a login that is bound already.  Every case answers alike; ``reason`` is for the log."""
+
+    code = "invalid_dbsc_proof"
+    title = "Invalid device-bound session proof"
+    DETAIL = "the device-bound session proof is not valid"
+
+    def __init__(self, reason: str = "invalid DBSC proof") -> None:
+        self.reason = reason
+        super().__init__(self.DETAIL)
+
+
+class BoundCookieRequired(AuthError):
+    """A login bound to a browser's key (DBSC) was presented without its short-lived bound cookie, or
+    with one that expired or was never issued: the browser refreshes it by signing a challenge."""
+
+    code = "dbsc_required"
+    title = "Device-bound session cookie required"
+
+
+class DbscChallenge(PassgateError):
+    """A device-bound session's refresh needs a fresh proof (403 with ``Secure-Session-Challenge``):
+    none was sent, or it signed a challenge that is unknown, spent or expired."""
+
+    code = "dbsc_challenge"
+    title = "Sign the device-bound session challenge"
+
+    def __init__(self, challenge: str = "", session_id: str = "") -> None:
+        self.challenge, self.session_id = challenge, session_id
+        super().__init__("sign the challenge in Secure-Session-Challenge with the session's key")
+
+    def __repr__(self) -> str:  # never print the challenge
+        return "DbscChallenge(...)"
 
 
 class WebauthnFailed(PassgateError):

@@ -207,7 +207,8 @@ def web_options(settings: Settings) -> WebOptions:
     return WebOptions(insecure_cookies=settings.insecure_cookies, cookie_max_age=int(settings.session_absolute),
                       device_cookie_max_age=int(settings.device_cookie_ttl),
                       public_url=settings.public_url, cors_origins=settings.cors_origins,
-                      trusted_proxies=settings.trusted_proxies, dpop=settings.dpop)
+                      trusted_proxies=settings.trusted_proxies, dpop=settings.dpop,
+                      dbsc=settings.dbsc, dbsc_cookie_ttl=settings.dbsc_cookie_ttl)
 
 
 class Passgate(Gate):

@@ -19,6 +19,7 @@ EXPECTED = {
     "PassgateError": 500, "ConfigError": 500, "EmailTaken": 409, "MailTokenInvalid": 400, "MailTokenExpired": 400,
     "MailUnavailable": 503, "InvalidDpopProof": 401, "UseDpopNonce": 401, "MfaRequired": 401, "InvalidCode": 401,
     "WrongCode": 403, "MfaTokenInvalid": 401, "WebauthnFailed": 401,
+    "InvalidDbscProof": 401, "BoundCookieRequired": 401, "DbscChallenge": 403,
 }
 
 
@@ -49,6 +50,16 @@ def test_a_refused_passkey_is_a_400_at_registration_and_never_says_why() -> None
         assert ("www-authenticate" in answer.headers) == (status == 401)
         assert json.loads(bytes(answer.body))["code"] == "webauthn_failed"
         assert "evil" not in bytes(answer.body).decode()  # the reason is logged, not answered
+
+
+def test_a_dbsc_challenge_is_a_403_with_the_challenge_in_its_header_only() -> None:
+    answer = from_error(errors.DbscChallenge("c-h-a", "login1"))
+    assert answer.status_code == 403
+    assert answer.headers["secure-session-challenge"] == '"c-h-a";id="login1"'
+    assert "c-h-a" not in bytes(answer.body).decode()
+    refused = from_error(errors.InvalidDbscProof("signed by another key"))
+    assert refused.status_code == 401 and "www-authenticate" in refused.headers
+    assert "another key" not in bytes(refused.body).decode()
 
 
 def test_the_error_tree_in_the_docstring_names_every_error() -> None:

@@ -53,14 +53,15 @@ class Login:
     secret_digest: bytes = b""
     #: Token logins: the refresh tokens issued, newest last.
     refresh: tuple[RefreshEntry, ...] = ()
-    #: Token logins bound to a client's key (DPoP): its RFC 7638 thumbprint; empty when unbound.
+    #: Token logins bound to a client's key (DPoP), and cookie logins bound to the browser's key (DBSC,
+    #: :mod:`passgate.credentials.dbsc`): its RFC 7638 thumbprint; empty when unbound.
     jkt: str = ""
     #: How the user proved who they are: ``password``, ``password+totp``, ``password+recovery_code``.
     method: str = "password"
 
     @property
     def bound(self) -> bool:
-        """Whether refreshing needs a proof by the client's key (DPoP)."""
+        """Whether refreshing needs a proof by the client's key (DPoP; for a cookie login, DBSC)."""
         return bool(self.jkt)
 
     @property

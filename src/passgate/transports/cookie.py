@@ -31,6 +31,10 @@ class CookieTransport:
     def _attributes(self) -> str:
         return "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self._secure else "")
 
+    def attributes(self) -> str:
+        """The cookie's attributes as ``Set-Cookie`` gives them, without its lifetime (``Path=/; HttpOnly; …``)."""
+        return self._attributes().removeprefix("; ")
+
     def set_header(self, value: str) -> str:
         """The ``Set-Cookie`` value that hands the browser this cookie."""
         age = f"; Max-Age={self._max_age}" if self._max_age else ""

@@ -3,7 +3,8 @@
 A request that sends ``Authorization`` is judged by it alone; otherwise by the session cookie.
 Cookie callers must prove unsafe requests with the CSRF token and, when sent, a same-site Origin.
 A DPoP-bound token (``Authorization: DPoP``) comes with a proof of its key, checked on every
-request: such a caller is never settled from the caches alone.
+request: such a caller is never settled from the caches alone.  A cookie login bound to the
+browser's key (DBSC, ``--dbsc on``) also needs its short-lived bound cookie (an HMAC check).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from passgate.credentials.verifier import Verifier
 from passgate.errors import AuthError, CsrfFailed, TokenInvalid
 from passgate.transports import BearerTransport, CookieTransport, DpopTransport, RequestHead, read_head
 from passgate.web.csrf import SessionCsrf
+from passgate.web.dbsc import DeviceBinding
 from passgate.web.middleware import UNSAFE, site_origin
 
 _RESOLVED = "passgate.caller"
@@ -46,10 +48,11 @@ class Caller:
         #: The login record behind the credential (as :meth:`Passgate.logins` lists them).
         self.login = login
         self._csrf = csrf
-        #: The thumbprint of the key that a DPoP-bound token is bound to, which this request proved
-        #: it holds; None for a bearer token or a cookie.
+        #: The thumbprint of the key that a DPoP-bound token (or a device-bound session, DBSC) is bound
+        #: to, which this request proved it holds (a fresh proof; the bound cookie that only a signed
+        #: challenge renews); None for a bearer token or an unbound cookie.
         self.jkt = jkt
-        #: Whether the credential is bound to a key of the client's (a DPoP-bound token).
+        #: Whether the credential is bound to a key of the client's (DPoP, or DBSC for a cookie).
         self.bound = jkt is not None
         #: The user's roles, read from the database by ``require_role`` (or :meth:`Passgate.roles_of`);
         #: None until then: no request pays for them unless it asks.
@@ -76,12 +79,14 @@ class Caller:
 class Authenticator:
     def __init__(
         self, verifier: Verifier, *, cookie: CookieTransport, bearer: BearerTransport, csrf: SessionCsrf,
-        public_url: str | None, dpop: DpopTransport | None = None,
+        public_url: str | None, dpop: DpopTransport | None = None, binding: DeviceBinding | None = None,
     ) -> None:
-        """``dpop``: None when the deployment takes no DPoP-bound tokens (``--dpop off``)."""
+        """``dpop``: None when the deployment takes no DPoP-bound tokens (``--dpop off``); ``binding``:
+        None when it binds no cookie login to a browser's key (``--dbsc off``)."""
         self.verifier, self.cookie, self.bearer, self.csrf = verifier, cookie, bearer, csrf
         self.public_url = public_url
         self.dpop = dpop
+        self.binding = binding
         self._csrf_of = csrf.token  # bound once: a session caller is built on every cookie request
 
     def _credentials(self, head: RequestHead) -> tuple[str | None, str | None, str | None]:
@@ -111,7 +116,8 @@ class Authenticator:
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is not None:
             return resolved[0]
-        bound, token, cookie = self._credentials(read_head(scope))
+        head = read_head(scope)
+        bound, token, cookie = self._credentials(head)
         caller = None
         if bound is not None:
             pass  # the proof is checked, its jti spent, on every request: never settled from the caches
@@ -120,7 +126,7 @@ class Authenticator:
             caller = None if login is None else Caller(login.user_id, login.username, "token", login)
         elif cookie is not None:
             login = self.verifier.cookie_now(cookie)
-            caller = None if login is None else self.session_caller(login)
+            caller = None if login is None else self.session_caller(login, head)
         # In the scope itself: Starlette's request.state costs µs per look.
         scope[_RESOLVED] = _UNSETTLED if caller is None else (caller, None)
         return caller
@@ -139,9 +145,15 @@ class Authenticator:
             return Caller(login.user_id, login.username, "token", login)
         if cookie is None:
             return None
-        return self.session_caller(await self.verifier.cookie(cookie))
+        return self.session_caller(await self.verifier.cookie(cookie), head)
 
-    def session_caller(self, login: Login) -> Caller:
+    def session_caller(self, login: Login, head: RequestHead | None = None) -> Caller:
+        """The caller of a cookie login; with ``head``, a login bound to the browser's key (DBSC) needs
+        the request's bound cookie (BoundCookieRequired otherwise)."""
+        if login.jkt and self.binding is not None:
+            if head is not None:
+                self.binding.check(head, login)
+            return Caller(login.user_id, login.username, "cookie", login, self._csrf_of, login.jkt)
         return Caller(login.user_id, login.username, "cookie", login, self._csrf_of)
 
     async def caller(self, request: Request, *, required: bool) -> Caller | None:

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
+from passgate.credentials.dbsc import DeviceSessions
 from passgate.credentials.records import Login
 from passgate.credentials.refresh import TokenPair
 from passgate.deployment import Deployment
@@ -37,6 +38,7 @@ from passgate.web.api import SERVICE_PATHS, routes
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.clients import ClientAddresses
 from passgate.web.csrf import FormTokens, SessionCsrf
+from passgate.web.dbsc import DeviceBinding
 from passgate.web.metrics import Metrics, MetricsMiddleware
 from passgate.web.middleware import (
     MAX_BODY,
@@ -68,6 +70,11 @@ class WebOptions:
     #: DPoP-bound tokens (RFC 9449): ``off`` (proofs ignored, bound tokens refused), ``allowed``
     #: (a client binds its tokens by sending a proof), ``required`` (every token request needs one).
     dpop: Literal["off", "allowed", "required"] = "allowed"
+    #: Device-bound browser sessions (DBSC): ``on`` offers every cookie login registration, and a login
+    #: bound to the browser's key then needs its short-lived bound cookie; ``off`` changes nothing.
+    dbsc: Literal["off", "on"] = "off"
+    #: The bound cookie's lifetime (``--dbsc-cookie-ttl``), seconds.
+    dbsc_cookie_ttl: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -100,9 +107,14 @@ class Gate:
         self.form_tokens = FormTokens(deployment.secret, insecure=options.insecure_cookies)
         self.metrics = Metrics(hashes=deployment.hasher.counts)
         self.clients = ClientAddresses(options.trusted_proxies)
+        #: Device-bound sessions (DBSC); None under ``--dbsc off``.
+        self.binding = None if options.dbsc == "off" else DeviceBinding(
+            DeviceSessions(deployment.store, deployment.logins, deployment.secret,
+                           cookie_ttl=options.dbsc_cookie_ttl, clock=deployment.clock),
+            insecure_cookies=options.insecure_cookies)
         self.authenticator = Authenticator(
             deployment.verifier, cookie=self.cookie, bearer=self.bearer, csrf=SessionCsrf(deployment.secret),
-            public_url=options.public_url, dpop=None if options.dpop == "off" else self.dpop,
+            public_url=options.public_url, dpop=None if options.dpop == "off" else self.dpop, binding=self.binding,
         )
 
     @property
@@ -233,6 +245,11 @@ class Gate:
         caller = self.authenticator.session_caller(await self.deployment.verifier.cookie(cookie))
         await observe(self._hooks.after_login(user, "cookie", caller.login.id, method), "after_login")
         return caller, self.cookie.set_header(cookie)
+
+    async def dbsc_offer(self, caller: Caller) -> dict[str, str]:
+        """The headers that offer a new cookie login's browser to bind it to a key of its own
+        (``Secure-Session-Registration``, DBSC): add them to the login's answer.  None under ``--dbsc off``."""
+        return {} if self.binding is None or caller.kind != "cookie" else await self.binding.offer(caller.login)
 
     async def token_key(self, request: Request) -> str | None:
         """At a token endpoint: the thumbprint of the key whose DPoP proof the request sends (the
@@ -473,6 +490,8 @@ class Gate:
         metrics) cover passgate's own routes (``guard="passgate"``, the default: the app's routes
         pay nothing for them), or every request of the app (``guard="app"``).
         """
+        if self.binding is not None:
+            self.binding.prefix = prefix
         taken = {(r.path, m) for r in app.router.routes if isinstance(r, APIRoute) for m in r.methods or ()}
         self.registration = registration
         ours = [r for r in routes(self, prefix=prefix, routers=routers, signup=signup, registration=registration)

@@ -20,8 +20,10 @@ from passgate.errors import (
     AuthError,
     ClientGone,
     CsrfFailed,
+    DbscChallenge,
     EmailTaken,
     Forbidden,
+    InvalidDbscProof,
     InvalidDpopProof,
     MailTokenInvalid,
     MailUnavailable,
@@ -43,6 +45,7 @@ from passgate.errors import (
     WrongPassword,
 )
 from passgate.transports import BearerTransport, DpopTransport
+from passgate.web.dbsc import sf_quote
 
 log = logging.getLogger("passgate.web")
 #: Why each invalid token was refused: the answer says only that it was (TokenInvalid).
@@ -65,7 +68,7 @@ CODES = (
     "refresh_reused", "csrf_failed", "rate_limited", "store_unavailable", "validation_failed",
     "payload_too_large", "forbidden", "not_found", "username_taken", "method_not_allowed", "unsupported_media_type",
     "email_taken", "mail_unavailable", "invalid_dpop_proof", "use_dpop_nonce", "mfa_required", "mfa_invalid",
-    "account_disabled", "refused", "webauthn_failed",
+    "account_disabled", "refused", "webauthn_failed", "invalid_dbsc_proof", "dbsc_required", "dbsc_challenge",
 )
 #: The OpenAPI schema of a problem (RFC 9457), ``components/schemas/Problem`` of the document.
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -88,7 +91,8 @@ _ANSWERS = {
     400: "Malformed request (JSON, or more than one Authorization header), or a passkey refused at registration",
     401: "Not authenticated: no credential, or one that is invalid, expired or revoked (or, at a login, "
          "mfa_required: a second factor's code is due; webauthn_failed: a passkey refused at a login)",
-    403: "Forbidden: CSRF check failed, wrong password, or not yours",
+    403: "Forbidden: CSRF check failed, wrong password, or not yours (a device-bound session's refresh: "
+         "dbsc_challenge, sign the Secure-Session-Challenge)",
     404: "Not found",
     409: "Conflict",
     413: "Request body over 64 KiB",
@@ -126,6 +130,7 @@ _STATUS: dict[type[PassgateError], int] = {
     ClientGone: 499, AuthError: 401, WrongPassword: 403, WrongCode: 403, CsrfFailed: 403, Forbidden: 403, NotFound: 404,
     UsernameTaken: 409, RateLimited: 429, StoreUnavailable: 503, RequestError: 422, MalformedRequest: 400,
     PayloadTooLarge: 413, UnsupportedMediaType: 415, EmailTaken: 409, MailTokenInvalid: 400, MailUnavailable: 503,
+    DbscChallenge: 403,
 }
 
 
@@ -166,6 +171,10 @@ def from_error(exc: PassgateError) -> Response:
         tokens_log.info("DPoP proof refused: %s", exc.reason)
     if isinstance(exc, WebauthnFailed):
         tokens_log.info("passkey refused: %s", exc.reason)
+    if isinstance(exc, InvalidDbscProof):
+        tokens_log.info("DBSC proof refused: %s", exc.reason)
+    if isinstance(exc, DbscChallenge):
+        headers["Secure-Session-Challenge"] = f"{sf_quote(exc.challenge)};id={sf_quote(exc.session_id)}"
     if isinstance(exc, UseDpopNonce) and exc.nonce:
         headers["DPoP-Nonce"] = exc.nonce
     if isinstance(exc, AuthError) or (isinstance(exc, WebauthnFailed) and not exc.registration):

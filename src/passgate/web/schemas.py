@@ -140,6 +140,21 @@ class SessionView(BaseModel):
     idle_expires_at: str = Field(json_schema_extra=_TIME)
 
 
+class DbscCredential(BaseModel):
+    type: Literal["cookie"]
+    name: str
+    attributes: str
+
+
+class DbscSessionView(BaseModel):
+    """The session instructions of a device-bound session (the DBSC draft's JSON session config)."""
+
+    session_identifier: str
+    refresh_url: str
+    scope: dict[str, bool]
+    credentials: list[DbscCredential]
+
+
 class TokenPairView(BaseModel):
     access_token: str
     token_type: Literal["Bearer"]

@@ -37,13 +37,20 @@ async def login(board: "Board", request: Request) -> Response:
         return board.render(request, "login.html", None, 403, next=target, username=username, error=EXPIRED)
     try:
         user = await board.pg.authenticate(request, username, field(form, "password"))
-        _, set_cookie = await board.pg.start_session(request, user)
+        caller, set_cookie = await board.pg.start_session(request, user)
+        offer = await board.pg.dbsc_offer(caller)
     except MfaRequired as exc:
         return code_step(board, request, exc.mfa_token, target)
     except PassgateError as exc:
         status = http_status(exc) if isinstance(exc, RateLimited | StoreUnavailable) else 401
         return board.render(request, "login.html", None, status, next=target, username=username, error=exc.detail)
-    return redirect(target, set_cookie, board.pg.device_cookie(user))
+    return _offered(redirect(target, set_cookie, board.pg.device_cookie(user)), offer)
+
+
+def _offered(response: Response, offer: dict[str, str]) -> Response:
+    """A login's answer with the offer to bind the session to the browser's key (``--dbsc on``)."""
+    response.headers.update(offer)
+    return response
 
 
 def code_step(board: "Board", request: Request, mfa_token: str, target: str, status: int = 200, *,
@@ -59,12 +66,13 @@ async def login_code(board: "Board", request: Request) -> Response:
         return board.render(request, "login.html", None, 403, next=target, username="", error=EXPIRED)
     try:
         user, method = await board.pg.finish_login(request, mfa_token, field(form, "code"))
-        _, set_cookie = await board.pg.start_session(request, user, method=method)
+        caller, set_cookie = await board.pg.start_session(request, user, method=method)
+        offer = await board.pg.dbsc_offer(caller)
     except MfaTokenInvalid:
         return board.render(request, "login.html", None, 401, next=target, username="", error=STALE)
     except PassgateError as exc:
         return code_step(board, request, mfa_token, target, http_status(exc), error=exc.detail)
-    return redirect(target, set_cookie, board.pg.device_cookie(user))
+    return _offered(redirect(target, set_cookie, board.pg.device_cookie(user)), offer)
 
 
 async def register_page(board: "Board", request: Request) -> Response:

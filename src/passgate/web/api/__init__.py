@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from fastapi.routing import APIRoute
 
 from passgate.errors import ConfigError
-from passgate.web.api import accounts, admin, email, factors, logins, passkeys, service, sessions, tokens
+from passgate.web.api import accounts, admin, dbsc, email, factors, logins, passkeys, service, sessions, tokens
 from passgate.web.schemas import Registration
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: The API's parts, by the name ``install(routers=...)`` chooses them with.
 ROUTERS = {"logins": logins, "sessions": sessions, "tokens": tokens, "accounts": accounts, "email": email,
-           "factors": factors, "passkeys": passkeys, "admin": admin}
+           "factors": factors, "passkeys": passkeys, "admin": admin, "dbsc": dbsc}
 #: The service routes' paths (health, readiness, metrics, the public keys).
 SERVICE_PATHS = tuple(e.path for e in service.ENDPOINTS)
 

@@ -86,7 +86,7 @@ async def login(gate: "Gate", request: Request,
     else:
         user = await gate.passkey_login(request, data)
         caller, set_cookie = await gate.start_session(request, user, method="passkey")
-        response = no_store(JSONResponse(session_body(caller)))
+        response = no_store(JSONResponse(session_body(caller), headers=await gate.dbsc_offer(caller)))
         response.headers["Set-Cookie"] = set_cookie
     response.headers.append("Set-Cookie", gate.device_cookie(user))
     return response

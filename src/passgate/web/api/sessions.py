@@ -33,7 +33,7 @@ async def finish_session(gate: "Gate", request: Request) -> Response:
 
 async def _session(gate: "Gate", request: Request, user: User, method: str) -> Response:
     caller, set_cookie = await gate.start_session(request, user, method=method)
-    response = no_store(JSONResponse(session_body(caller)))
+    response = no_store(JSONResponse(session_body(caller), headers=await gate.dbsc_offer(caller)))
     response.headers["Set-Cookie"] = set_cookie
     response.headers.append("Set-Cookie", gate.device_cookie(user))
     return response
@@ -52,7 +52,10 @@ async def close_session(gate: "Gate", request: Request) -> Response:
         raise AuthError("this endpoint ends the cookie session; use /api/token/revoke for tokens")
     await gate.end(caller.login)
     # Clear-Site-Data "cache": what the browser kept of the session's pages; the app's own cookies are its own.
-    return Response(status_code=204, headers={"Set-Cookie": gate.clear_cookie(), "Clear-Site-Data": '"cache"'})
+    response = Response(status_code=204, headers={"Set-Cookie": gate.clear_cookie(), "Clear-Site-Data": '"cache"'})
+    if gate.binding is not None:  # the browser's next request refreshes, and the refresh's 401 ends its DBSC session
+        response.headers.append("Set-Cookie", gate.binding.cookie.clear_header())
+    return response
 
 
 ENDPOINTS = [
