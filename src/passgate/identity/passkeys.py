@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Float, Index, LargeBinary, MetaData, String, Table, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from passgate.errors import StoreUnavailable, WebauthnFailed
+from passgate.errors import WebauthnFailed
+from passgate.identity.sql import run
 from passgate.ids import new_id
 
 __all__ = ["MAX_NAME", "Passkey", "PasskeyRepository", "schema"]
@@ -83,16 +84,10 @@ class PasskeyRepository:
 
     async def _run(self, statement: Any, *, write: bool) -> Any:
         try:
-            if write:
-                async with self._engine.begin() as conn:
-                    return await conn.execute(statement)
-            async with self._engine.connect() as conn:
-                return await conn.execute(statement)
+            return await run(self._engine, statement, write=write)
         except IntegrityError as exc:
             raise WebauthnFailed("credential id registered already", registration=True,
                                  detail="this passkey is registered already") from exc
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
 
     async def add(self, user_id: str, *, credential_id: str, public_key: bytes, sign_count: int,
                   transports: tuple[str, ...], name: str) -> Passkey:

@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from passgate.errors import ConfigError, StoreUnavailable, ValidationFailed
+from passgate.errors import ConfigError, ValidationFailed
+from passgate.identity.sql import run
 
 schema = MetaData()
 
@@ -59,67 +60,41 @@ class AccountStates:
         self._engine, self._clock = engine, clock
 
     async def disabled(self, user_id: str) -> bool:
-        try:
-            async with self._engine.connect() as conn:
-                row = (await conn.execute(
-                    select(account_states.c.disabled_at).where(account_states.c.user_id == user_id)
-                )).first()
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
+        query = select(account_states.c.disabled_at).where(account_states.c.user_id == user_id)
+        row = (await run(self._engine, query, write=False)).first()
         return row is not None and row.disabled_at is not None
 
     async def set_disabled(self, user_id: str, disabled: bool) -> None:
         at = self._clock() if disabled else None
+        changed = await run(self._engine, update(account_states).where(account_states.c.user_id == user_id)
+                            .values(disabled_at=at), write=True)
+        if changed.rowcount:
+            return
         try:
-            async with self._engine.begin() as conn:
-                changed = await conn.execute(
-                    update(account_states).where(account_states.c.user_id == user_id).values(disabled_at=at)
-                )
-                if not changed.rowcount:
-                    await conn.execute(insert(account_states).values(user_id=user_id, disabled_at=at))
+            await run(self._engine, insert(account_states).values(user_id=user_id, disabled_at=at), write=True)
         except IntegrityError:
             await self.set_disabled(user_id, disabled)  # another node wrote the row first: update it
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
 
     async def roles(self, user_id: str) -> tuple[str, ...]:
         """The user's roles, sorted."""
-        try:
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(
-                    select(user_roles.c.role).where(user_roles.c.user_id == user_id).order_by(user_roles.c.role)
-                )).all()
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
-        return tuple(row.role for row in rows)
+        query = select(user_roles.c.role).where(user_roles.c.user_id == user_id).order_by(user_roles.c.role)
+        return tuple(row.role for row in (await run(self._engine, query, write=False)).all())
 
     async def grant(self, user_id: str, role: str) -> bool:
         """Give the user ``role``; False when they had it."""
         try:
-            async with self._engine.begin() as conn:
-                await conn.execute(insert(user_roles).values(user_id=user_id, role=check_role(role)))
+            await run(self._engine, insert(user_roles).values(user_id=user_id, role=check_role(role)), write=True)
         except IntegrityError:
             return False
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
         return True
 
     async def revoke(self, user_id: str, role: str) -> bool:
         """Take ``role`` from the user; False when they did not have it."""
-        try:
-            async with self._engine.begin() as conn:
-                gone = await conn.execute(
-                    delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role == role)
-                )
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
+        gone = await run(self._engine, delete(user_roles).where(user_roles.c.user_id == user_id,
+                                                                  user_roles.c.role == role), write=True)
         return bool(gone.rowcount)
 
     async def forget(self, user_id: str) -> None:
         """The account is gone: so is what was decided about it."""
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id))
-                await conn.execute(delete(account_states).where(account_states.c.user_id == user_id))
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
+        await run(self._engine, delete(user_roles).where(user_roles.c.user_id == user_id), write=True)
+        await run(self._engine, delete(account_states).where(account_states.c.user_id == user_id), write=True)

@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from passgate.errors import ConfigError, StoreUnavailable
+from passgate.identity.sql import run
 
 __all__ = ["RECOVERY_CODES", "STEP", "TotpRepository", "TotpState", "new_recovery_codes", "schema"]
 
@@ -147,14 +148,7 @@ class TotpRepository:
         return hmac.new(self._pepper, f"{user_id}:{_plain(code)}".encode(), hashlib.sha256).hexdigest()
 
     async def _run(self, statement: Any, *, write: bool) -> Any:
-        try:
-            if write:
-                async with self._engine.begin() as conn:
-                    return await conn.execute(statement)
-            async with self._engine.connect() as conn:
-                return await conn.execute(statement)
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable("the database failed") from exc
+        return await run(self._engine, statement, write=write)
 
     async def get(self, user_id: str) -> TotpState | None:
         row = (await self._run(select(user_totp).where(user_totp.c.user_id == user_id), write=False)).first()
