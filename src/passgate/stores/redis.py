@@ -61,7 +61,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -180,6 +180,35 @@ class RedisOptions:
 def client_retry() -> Retry:
     """At most one quick retry of a command that met a broken connection."""
     return Retry(ExponentialBackoff(cap=0.05, base=0.01), 1)
+
+
+def split_hosts(
+    netloc: str, *, tls: bool, default_port: int, what: str
+) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """The hosts of a many-host store URL (``[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]…]``, an IPv6
+    address in brackets) and the connection options its credentials, ``tls`` and the timeouts make."""
+    userinfo, _, hosts = netloc.rpartition("@")
+    options: dict[str, Any] = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT}
+    if userinfo:
+        username, _, password = userinfo.partition(":")
+        options |= {"username": unquote(username) or None, "password": unquote(password) or None}
+    if tls:
+        options["ssl"] = True
+    parsed = [_host(host.strip(), default_port, what) for host in hosts.split(",") if host.strip()]
+    if not parsed:
+        raise ConfigError(f"a {what} store URL names at least one HOST:PORT")
+    return parsed, options
+
+
+def _host(text: str, default_port: int, what: str) -> tuple[str, int]:
+    if text.startswith("["):  # [IPv6]:PORT
+        host, _, port = text[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if not host or (port and not port.isdigit()):
+        raise ConfigError(f"a {what} store URL's hosts are HOST:PORT, not {text!r}")
+    return unquote(host), int(port) if port else default_port
 
 
 def milliseconds(seconds: float) -> int:

@@ -25,7 +25,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode, PipelineCommand
@@ -41,6 +41,7 @@ from passgate.stores.redis import (
     RedisOptions,
     RedisStoreBase,
     client_retry,
+    split_hosts,
 )
 
 __all__ = ["RedisClusterStore"]
@@ -82,20 +83,8 @@ class RedisClusterStore(RedisStoreBase):
             raise ConfigError("a Redis Cluster store URL takes only the wait and wait_timeout options")
         if parts.path not in ("", "/", "/0"):
             raise ConfigError("a Redis Cluster has only database 0")
-        userinfo, _, hosts = parts.netloc.rpartition("@")
-        node_options: dict[str, Any] = {
-            "socket_connect_timeout": CONNECT_TIMEOUT,
-            "socket_timeout": SOCKET_TIMEOUT,
-        }
-        if userinfo:
-            username, _, password = userinfo.partition(":")
-            node_options["username"] = unquote(username) or None
-            node_options["password"] = unquote(password) or None
-        if parts.scheme == "rediss+cluster":
-            node_options["ssl"] = True
-        seeds = [_parse_host(host) for host in hosts.split(",") if host.strip()]
-        if not seeds:
-            raise ConfigError("a Redis Cluster store URL names at least one HOST:PORT")
+        seeds, node_options = split_hosts(parts.netloc, tls=parts.scheme == "rediss+cluster",
+                                          default_port=DEFAULT_PORT, what="Redis Cluster")
         client = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in seeds],
             retry=client_retry(),
@@ -178,16 +167,3 @@ class RedisClusterStore(RedisStoreBase):
 
 async def _info_replication(node: ClusterNode) -> Any:
     return await node.execute_command("INFO", "replication")
-
-
-def _parse_host(text: str) -> tuple[str, int]:
-    text = text.strip()
-    if text.startswith("["):  # [IPv6]:PORT
-        host, _, port = text[1:].partition("]")
-        port = port.removeprefix(":")
-    else:
-        host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    try:
-        return unquote(host), int(port) if port else DEFAULT_PORT
-    except ValueError:
-        raise ConfigError("a Redis Cluster store URL's hosts are HOST:PORT") from None

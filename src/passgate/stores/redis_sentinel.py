@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -21,7 +21,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
 from passgate.errors import ConfigError, StoreUnavailable
-from passgate.stores.redis import CONNECT_TIMEOUT, SOCKET_TIMEOUT, RedisOptions, RedisStore, client_retry
+from passgate.stores.redis import RedisOptions, RedisStore, client_retry, split_hosts
 
 __all__ = ["RedisSentinelStore"]
 
@@ -50,17 +50,10 @@ class RedisSentinelStore(RedisStore):
         service, _, db = parts.path.strip("/").partition("/")
         if not service or (db and not db.isdigit()):
             raise ConfigError("a Redis Sentinel store URL names its service: redis+sentinel://HOST:PORT/SERVICE[/DB]")
-        userinfo, _, hosts = parts.netloc.rpartition("@")
-        timeouts = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT}
-        client: dict[str, Any] = {**timeouts, "db": int(db or 0)}
-        if userinfo:
-            username, _, password = userinfo.partition(":")
-            client |= {"username": unquote(username) or None, "password": unquote(password) or None}
-        if parts.scheme == "rediss+sentinel":
-            client["ssl"] = True
-        sentinels = [_host(host) for host in hosts.split(",") if host.strip()]
-        if not sentinels:
-            raise ConfigError("a Redis Sentinel store URL names at least one sentinel HOST:PORT")
+        sentinels, client = split_hosts(parts.netloc, tls=parts.scheme == "rediss+sentinel",
+                                        default_port=DEFAULT_PORT, what="Redis Sentinel")
+        timeouts = {name: client[name] for name in ("socket_connect_timeout", "socket_timeout")}
+        client["db"] = int(db or 0)
         sentinel = Sentinel(sentinels, sentinel_kwargs=timeouts)  # type: ignore[no-untyped-call]
         return cls(sentinel, service, options=options, client_options=client)
 
@@ -85,9 +78,3 @@ class RedisSentinelStore(RedisStore):
             with contextlib.suppress(Exception):
                 await sentinel.aclose()
 
-
-def _host(host: str) -> tuple[str, int]:
-    name, _, port = host.strip().rpartition(":") if ":" in host else (host.strip(), "", str(DEFAULT_PORT))
-    if not name or not port.isdigit():
-        raise ConfigError(f"not a sentinel HOST:PORT: {host.strip()!r}")
-    return name, int(port)
