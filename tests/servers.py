@@ -361,7 +361,7 @@ class RedisSentinels:
     def start(self, *, timeout: float = 30.0) -> RedisSentinels:
         self.master.start()
         self.replica.start()
-        wait_until(lambda: _replicas(self.master) >= 1, timeout=timeout, what="the replica to sync")
+        wait_until(lambda: replication_streams(self.master.port, 1), timeout=timeout, what="the replica to sync")
         for port in self.ports:
             config = self.dir / f"sentinel-{port}.conf"  # sentinels rewrite their own config
             config.write_text(
@@ -381,7 +381,7 @@ class RedisSentinels:
         # writes again, a write's WAIT would time out.
         wait_until(lambda: all(self._knows_replica(port) for port in self.ports), timeout=timeout,
                    what="the sentinels to know the replica")
-        wait_until(lambda: redis_call(self.master.port, "WAIT", 1, 100) == 1, timeout=timeout,
+        wait_until(lambda: replication_streams(self.master.port, 1), timeout=timeout,
                    what="the replica to acknowledge a write")
         return self
 
@@ -425,14 +425,6 @@ class RedisSentinels:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _replicas(master: RedisServer) -> int:
-    with contextlib.suppress(Exception):
-        info = master.call("INFO", "replication")  # parsed by redis-py: slave0 is a dict
-        return sum(1 for name, value in info.items()
-                   if name.startswith("slave") and isinstance(value, dict) and value.get("state") == "online")
-    return 0
 
 
 # -- a Redis Cluster ------------------------------------------------------------------------------
