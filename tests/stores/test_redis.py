@@ -210,31 +210,6 @@ async def test_auto_wait_holds_writes_until_a_replica_has_them(
         await store.aclose()
 
 
-@pytest.mark.parametrize("wait_timeout", ["", "?wait_timeout=800"])
-async def test_a_write_a_replica_does_not_acknowledge_is_never_applied_twice(
-    make_redis_server: Callable[..., RedisServer], wait_timeout: str,
-) -> None:
-    """A write whose WAIT outlasts the reply timeout may have been applied: it answers StoreUnavailable,
-    and is not sent again (a second SET NX would say the key was taken, by this very write)."""
-    master = make_redis_server()
-    replica = make_redis_server(extra={"replicaof": f"127.0.0.1 {master.port}"})
-    wait_until(lambda: replication_streams(master.port, 1), timeout=10, what="the replica to sync")
-    store = RedisStore.from_url(master.url + wait_timeout)
-    try:
-        await store.set(KEY, b"v1", 60)  # the replica is known to acknowledge
-        assert replica.process is not None
-        replica.process.send_signal(signal.SIGSTOP)
-        try:
-            for key in ("pg:{u1}:once-a", "pg:{u1}:once-b"):
-                with pytest.raises(StoreUnavailable):
-                    await store.set_if_absent(key, b"mine", 60)  # not False: nothing else wrote it
-                assert master.call("GET", key) == "mine"
-        finally:
-            replica.process.send_signal(signal.SIGCONT)
-    finally:
-        await store.aclose()
-
-
 def test_from_url_rejects_bad_options() -> None:
     with pytest.raises(ConfigError):
         RedisStore.from_url("redis://127.0.0.1:1/0?wait=maybe")

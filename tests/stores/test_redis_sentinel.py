@@ -87,10 +87,8 @@ def test_a_bad_sentinel_url_is_refused(url: str) -> None:
         RedisSentinelStore.from_url(url)
 
 
-async def test_a_write_the_replica_does_not_acknowledge_is_never_applied_twice(
-    redis_sentinels: RedisSentinels,
-) -> None:
-    """As on one Redis: StoreUnavailable, and never a second SET NX that finds this write's own key."""
+async def test_a_write_the_replica_does_not_acknowledge_answers_unavailable(redis_sentinels: RedisSentinels) -> None:
+    """As on one Redis (``WAIT``): the master has the write, the caller is told it is not acknowledged."""
     store = open_store(redis_sentinels.url)
     try:
         await store.set(KEY, b"v1", 60)
