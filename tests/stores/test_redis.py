@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +16,16 @@ from tests.servers import RedisServer, replication_streams, wait_until
 from tests.stores.contract import StoreContract
 
 KEY = "pg:{u1}:secret-key-name"
+
+T = TypeVar("T")
+
+#: Writes that answer differently when run a second time: each with the key it writes and what that
+#: key holds once it ran once (``replace`` finds ``b"old"`` there first).
+LATE_WRITES: dict[str, tuple[Callable[[Store], Awaitable[Any]], str, str]] = {
+    "set_if_absent": (lambda store: store.set_if_absent(KEY, b"mine", 60), KEY, "mine"),
+    "replace": (lambda store: store.replace("pg:{u1}:cas", b"old", b"new", 60), "pg:{u1}:cas", "new"),
+    "incr": (lambda store: store.incr("pg:{u1}:n", 60), "pg:{u1}:n", "1"),
+}
 
 
 async def real_sleep(seconds: float) -> None:
@@ -59,6 +70,25 @@ async def assert_unavailable_quickly(name: str, call: Callable[[], Awaitable[Any
             await call()
     assert "secret-key-name" not in str(info.value), name
     assert info.value.code == "store_unavailable"
+
+
+async def late_reply(
+    process: subprocess.Popen[bytes] | None, call: Callable[[], Awaitable[T]], *, late: float = 0.75
+) -> T | StoreUnavailable:
+    """What ``call`` answers when ``process`` (a redis-server) freezes as the command is sent and wakes
+    ``late`` seconds later, once the store's reply timeout (0.5 s) has passed.  The command is still
+    in the server's socket then, and runs; so would a copy the store sent again after the timeout."""
+    assert process is not None
+    process.send_signal(signal.SIGSTOP)
+    try:
+        answer = asyncio.ensure_future(call())
+        await asyncio.sleep(late)
+    finally:
+        process.send_signal(signal.SIGCONT)
+    try:
+        return await answer
+    except StoreUnavailable as exc:
+        return exc
 
 
 async def next_item(queue: asyncio.Queue[bytes | None], timeout: float = 5.0) -> bytes | None:
@@ -170,6 +200,22 @@ async def test_frozen_server_times_out(make_redis_server: Callable[..., RedisSer
     finally:
         await store.aclose()
         await asyncio.wait_for(task, 3)
+
+
+@pytest.mark.parametrize("write", LATE_WRITES)
+async def test_a_write_whose_reply_is_late_runs_once(make_redis_server: Callable[..., RedisServer], write: str) -> None:
+    # A reply timeout does not say the command was lost: a retry would run it twice, and answer for
+    # the second run (the key we just took "taken", the value we just replaced "changed", a count of 2).
+    call, key, once = LATE_WRITES[write]
+    server = make_redis_server()
+    store = RedisStore.from_url(server.url)
+    try:
+        await store.set("pg:{u1}:cas", b"old", 60)  # (and the store has a connection to send on)
+        answer = await late_reply(server.process, lambda: call(store))
+        assert isinstance(answer, StoreUnavailable), f"a late reply was answered {answer!r}"
+        assert server.call("GET", key) == once
+    finally:
+        await store.aclose()
 
 
 async def test_listen_after_aclose_ends(redis_server: RedisServer) -> None:

@@ -14,7 +14,7 @@ from passgate.stores import Store
 from passgate.stores.redis_sentinel import RedisSentinelStore
 from tests.servers import RedisSentinels
 from tests.stores.contract import StoreContract
-from tests.stores.test_redis import collect, next_item, real_sleep
+from tests.stores.test_redis import collect, late_reply, next_item, real_sleep
 from tests.stores.test_redis_cluster import eventually
 
 KEY = "pg:{u1}:l:login"
@@ -100,5 +100,19 @@ async def test_a_write_the_replica_does_not_acknowledge_answers_unavailable(redi
             assert redis_sentinels.master.call("GET", "pg:{u1}:once") == "mine"
         finally:
             redis_sentinels.replica.process.send_signal(signal.SIGCONT)
+    finally:
+        await store.aclose()
+
+
+async def test_a_set_if_absent_whose_reply_is_late_is_not_called_taken(redis_sentinels: RedisSentinels) -> None:
+    """A fresh replica can be slow to acknowledge: the master has the write while its ``WAIT`` holds the
+    reply past the reply timeout.  Sent again, the ``SET NX`` would find its own key and say "taken"."""
+    store = open_store(redis_sentinels.url + "?wait_timeout=1000")
+    try:
+        await store.set(KEY, b"v1", 60)  # (and the store has a connection to send on)
+        replica = redis_sentinels.replica.process
+        answer = await late_reply(replica, lambda: store.set_if_absent("pg:{u1}:once", b"mine", 60))
+        assert isinstance(answer, StoreUnavailable), f"a late reply was answered {answer!r}"
+        assert redis_sentinels.master.call("GET", "pg:{u1}:once") == "mine"
     finally:
         await store.aclose()

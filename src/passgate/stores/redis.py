@@ -12,9 +12,11 @@ Semantics
     ``{hash tag}``, so on a cluster they touch a single slot.
 
 Failures
-    Connecting times out after 0.3 s, a reply after 0.5 s, and a command is retried once: a Redis
-    that refuses connections fails a request in milliseconds, one that does not answer in about a
-    second.  Every operation also has a hard ceiling of two seconds (plus the ``WAIT`` time of a
+    Connecting times out after 0.3 s, a reply after 0.5 s.  A command that met a broken connection
+    is retried once; one whose reply timed out never is, since Redis may have run it (sent again, a
+    ``set_if_absent`` would find the key it took itself and answer False).  A Redis that refuses
+    connections fails a request in milliseconds, one that does not answer in half a second.
+    Every operation also has a hard ceiling of two seconds (plus the ``WAIT`` time of a
     write), whatever the client library does.  Every failure of an operation is raised as
     :class:`passgate.errors.StoreUnavailable`, with a message that names no key: Redis errors, and
     anything else the client library raises (it has races of its own while a cluster fails over),
@@ -68,6 +70,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.connection import ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from passgate.errors import ConfigError, PassgateError, StoreUnavailable
@@ -178,8 +181,11 @@ class RedisOptions:
 
 
 def client_retry() -> Retry:
-    """At most one quick retry of a command that met a broken connection."""
-    return Retry(ExponentialBackoff(cap=0.05, base=0.01), 1)
+    """At most one quick retry of a command that met a broken connection, and none of one whose
+    reply timed out (redis-py retries both by default; its TimeoutError is no ConnectionError).
+    A late reply does not say the command was lost: Redis may have run it, and a second run would
+    answer for itself (``SET NX`` finds the key the first one took, ``INCR`` counts twice)."""
+    return Retry(ExponentialBackoff(cap=0.05, base=0.01), 1, supported_errors=(RedisConnectionError,))
 
 
 def split_hosts(
