@@ -5,7 +5,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
@@ -21,7 +21,7 @@ from passgate.stores.redis_cluster import RedisClusterStore
 from tests.credentials.test_records import a_login
 from tests.servers import RedisClusterServers
 from tests.stores.contract import StoreContract
-from tests.stores.test_redis import assert_unavailable_quickly, collect, next_item, real_sleep
+from tests.stores.test_redis import LATE_WRITES, assert_unavailable_quickly, collect, late_reply, next_item, real_sleep
 
 KEY = "pg:{u1}:secret-key-name"
 
@@ -194,6 +194,32 @@ async def test_listener_moves_to_another_node(redis_cluster: RedisClusterServers
         await asyncio.wait_for(task, 3)
         if killed is not None:
             redis_cluster.revive(killed)
+
+
+@pytest.fixture(scope="module")
+def cluster_without_replicas() -> Iterator[RedisClusterServers]:
+    """Three masters and no replica: a master frozen for a moment cannot be failed over."""
+    with RedisClusterServers(replicas=0) as cluster:
+        yield cluster
+
+
+@pytest.mark.parametrize("write", LATE_WRITES)
+async def test_a_write_whose_reply_is_late_runs_once(cluster_without_replicas: RedisClusterServers, write: str) -> None:
+    # As on one Redis; a master without replicas takes writes without WAIT, through the cluster
+    # client's own retries (as a promoted master does until a replica reconnects).
+    cluster = cluster_without_replicas
+    cluster.wait_healthy()  # (the others may still count the master frozen before as failing)
+    call, key, once = LATE_WRITES[write]
+    master = cluster.master_for(key)
+    store = RedisClusterStore.from_url(cluster.url)
+    try:
+        await store.set("pg:{u1}:cas", b"old", 60)  # (and the store has a connection to send on)
+        answer = await late_reply(master.process, lambda: call(store))
+        assert isinstance(answer, StoreUnavailable), f"a late reply was answered {answer!r}"
+        assert master.call("GET", key) == once
+    finally:
+        await store.aclose()
+        cluster.flushall()
 
 
 async def test_all_seeds_down_is_unavailable() -> None:

@@ -31,7 +31,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode, PipelineCommand
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import AskError, SlotNotCoveredError, TryAgainError
+from redis.exceptions import AskError, ClusterDownError, SlotNotCoveredError, TryAgainError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from passgate.errors import ConfigError, StoreUnavailable
 from passgate.stores.redis import (
@@ -47,6 +48,16 @@ from passgate.stores.redis import (
 __all__ = ["RedisClusterStore"]
 
 DEFAULT_PORT = 6379
+
+
+class _ClusterClient(RedisCluster):
+    """redis-py's cluster client, but a command whose reply timed out is not sent again, as
+    :func:`~passgate.stores.redis.client_retry` says; the cluster client retries by this list, not
+    by the errors its ``retry`` names.  ``CLUSTERDOWN`` and an uncovered slot mean the command did
+    not run, a broken connection that it most likely did not."""
+
+    # (typed in redis-py as exactly its own tuple, TimeoutError included)
+    ERRORS_ALLOW_RETRY = (RedisConnectionError, ClusterDownError, SlotNotCoveredError)  # type: ignore[assignment]
 
 
 class RedisClusterStore(RedisStoreBase):
@@ -85,7 +96,7 @@ class RedisClusterStore(RedisStoreBase):
             raise ConfigError("a Redis Cluster has only database 0")
         seeds, node_options = split_hosts(parts.netloc, tls=parts.scheme == "rediss+cluster",
                                           default_port=DEFAULT_PORT, what="Redis Cluster")
-        client = RedisCluster(
+        client = _ClusterClient(
             startup_nodes=[ClusterNode(host, port) for host, port in seeds],
             retry=client_retry(),
             **node_options,
