@@ -54,7 +54,7 @@ class RedisSentinelStore(RedisStore):
                                         default_port=DEFAULT_PORT, what="Redis Sentinel")
         timeouts = {name: client[name] for name in ("socket_connect_timeout", "socket_timeout")}
         client["db"] = int(db or 0)
-        sentinel = Sentinel(sentinels, sentinel_kwargs=timeouts)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(sentinels, sentinel_kwargs=timeouts)  # type: ignore[no-untyped-call,unused-ignore]
         return cls(sentinel, service, options=options, client_options=client)
 
     async def _write(self, key: str, *args: Any) -> Any:
