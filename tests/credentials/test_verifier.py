@@ -4,10 +4,14 @@ falls through to the second, which refuses it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from passgate.credentials import verifier as verifier_module
 from passgate.credentials.dpop import ProofVerifier
 from passgate.credentials.opening import Client
+from passgate.credentials.records import Login
 from passgate.credentials.verifier import Outage, Verifier
 from passgate.errors import AuthError, InvalidDpopProof, StoreUnavailable, TokenInvalid
 from passgate.stores import MemoryStore
@@ -130,6 +134,101 @@ async def test_a_refused_cookie_leaves_the_verified_cookies(world: World) -> Non
         await world.verifier.cookie(cookie)
     assert len(world.verifier.cookies) == 0
 
+
+
+# -- header values seen before -----------------------------------------------------------------------
+# The shortest way: the exact header value that led to a login, while the login cache still answers
+# with that very record.  Each test shows one way the record stops being it.
+
+
+def bearer_header(token: str) -> bytes:
+    return f"Bearer {token}".encode()
+
+
+async def seen_token_of(world: World) -> tuple[str, bytes, Login]:
+    pair = await world.tokens.open("u" * 22, "alice", Client())
+    login = await world.verifier.bearer(pair.access_token)
+    header = bearer_header(pair.access_token)
+    assert world.verifier.bearer_now(pair.access_token, header) == login
+    assert world.verifier.seen_token(header) is login
+    return pair.access_token, header, login
+
+
+async def test_a_seen_authorization_value_holds_until_its_login_is_revoked(world: World) -> None:
+    token, header, login = await seen_token_of(world)
+    await world.revoke(login)
+    assert world.verifier.seen_token(header) is None
+    assert world.verifier.bearer_now(token, header) is None
+    with pytest.raises(AuthError):
+        await world.verifier.bearer(token)
+
+
+async def test_a_seen_authorization_value_holds_no_longer_than_its_token(world: World) -> None:
+    _, header, _ = await seen_token_of(world)
+    world.advance(299)
+    assert world.verifier.seen_token(header) is not None
+    world.advance(1)  # the access token's exp
+    assert world.verifier.seen_token(header) is None
+
+
+async def test_a_key_rotation_forgets_the_seen_authorization_values(world: World) -> None:
+    _, header, _ = await seen_token_of(world)
+    world.verifier.keys_changed()
+    assert world.verifier.seen_token(header) is None
+
+
+async def test_a_seen_value_is_only_the_exact_bytes_and_of_its_own_kind(world: World) -> None:
+    token, header, _ = await seen_token_of(world)
+    assert world.verifier.seen_token(f"bearer {token}".encode()) is None  # judged the long way instead
+    assert world.verifier.seen_token(header + b" ") is None
+    assert world.verifier.seen_cookie(header) is None  # a token's header is no cookie
+
+
+async def test_a_seen_cookie_value_holds_until_a_touch_is_due(world: World) -> None:
+    cookie = await cookie_of(world)
+    header = f"pg_session={cookie}".encode()
+    login = world.verifier.cookie_now(cookie, header)
+    assert login is not None and world.verifier.seen_cookie(header) is login
+    world.advance(59)
+    assert world.verifier.seen_cookie(header) is login
+    world.advance(2)  # the idle expiry is due a touch: only the long way writes it
+    assert world.verifier.seen_cookie(header) is None
+    touched = await world.verifier.cookie(cookie)
+    assert world.verifier.cookie_now(cookie, header) == touched
+    assert world.verifier.seen_cookie(header) is touched
+
+
+async def test_a_new_secret_ends_the_seen_cookie_value_at_once(world: World) -> None:
+    cookie = await cookie_of(world)
+    header = f"pg_session={cookie}".encode()
+    login = world.verifier.cookie_now(cookie, header)
+    assert login is not None
+    renewed = await world.cookies.renew(login)  # a password change
+    assert world.verifier.seen_cookie(header) is None
+    assert world.verifier.cookie_now(cookie) is None
+    with pytest.raises(AuthError):
+        await world.verifier.cookie(cookie)
+    assert (await world.verifier.cookie(renewed)).id == login.id
+
+
+async def test_a_cookie_login_bound_to_a_browser_key_is_never_seen(world: World) -> None:
+    cookie = await cookie_of(world)
+    login = world.verifier.cookie_now(cookie)
+    assert login is not None
+    assert await world.logins.update(login, replace(login, jkt=Key().jkt))
+    bound = await world.verifier.cookie(cookie)
+    header = f"pg_session={cookie}".encode()
+    assert bound.jkt and world.verifier.cookie_now(cookie, header) == bound
+    assert world.verifier.seen_cookie(header) is None  # its bound cookie is checked on every request
+
+
+async def test_the_seen_values_are_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verifier_module, "SEEN_ENTRIES", 2)
+    token, _, _ = await seen_token_of(world)
+    for suffix in (b"1", b"2", b"3"):
+        world.verifier.bearer_now(token, bearer_header(token) + suffix)
+    assert world.verifier.seen_token(bearer_header(token) + b"1") is None  # the oldest went first
+    assert world.verifier.seen_token(bearer_header(token) + b"3") is not None
 
 
 # -- DPoP-bound tokens -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from passgate.credentials.opening import Client
 from passgate.credentials.records import Login
-from passgate.errors import AuthError, CsrfFailed
+from passgate.errors import AuthError, CsrfFailed, MalformedRequest
 from passgate.transports import BearerTransport, CookieTransport
 from passgate.web.auth import Authenticator, Caller
 from passgate.web.csrf import SessionCsrf
@@ -42,9 +42,9 @@ async def test_a_request_asks_the_caches_once(world: World, monkeypatch: pytest.
     asked: list[str] = []
     cookie_now = world.verifier.cookie_now
 
-    def counted(value: str) -> Login | None:
+    def counted(value: str, header: bytes | None = None) -> Login | None:
         asked.append(value)
-        return cookie_now(value)
+        return cookie_now(value, header)
 
     monkeypatch.setattr(world.verifier, "cookie_now", counted)
     sent = request("GET", ("cookie", f"{COOKIES.name}={cookie}"))
@@ -61,6 +61,45 @@ async def test_authorization_decides_alone_and_a_cookie_beside_it_is_ignored(wor
     with pytest.raises(AuthError) as refused:
         await authenticator(world).caller(sent, required=True)
     assert refused.value.code == "token_invalid"
+
+
+async def bearer_seen(world: World) -> tuple[Authenticator, str]:
+    """An authenticator that has settled one bearer token the long way, and then seen its header."""
+    auth = authenticator(world)
+    pair = await world.tokens.open("u" * 22, "alice", Client())
+    first = request("GET", ("authorization", f"Bearer {pair.access_token}"))
+    assert await auth.caller(first, required=True) is not None
+    assert auth.known(request("GET", ("authorization", f"Bearer {pair.access_token}")).scope) is not None
+    return auth, pair.access_token
+
+
+async def test_a_seen_token_in_a_malformed_request_is_still_refused(world: World) -> None:
+    auth, token = await bearer_seen(world)
+    twice = request("GET", ("authorization", f"Bearer {token}"), ("authorization", f"Bearer {token}"))
+    with pytest.raises(MalformedRequest):
+        await auth.caller(twice, required=True)
+
+
+async def test_a_seen_token_beside_a_cookie_still_decides_alone(world: World) -> None:
+    auth, token = await bearer_seen(world)
+    cookie, _ = await session(world)
+    both = request("GET", ("cookie", f"{COOKIES.name}={cookie}"), ("authorization", f"Bearer {token}"))
+    caller = auth.known(both.scope)
+    assert caller is not None and caller.kind == "token"
+
+
+async def test_a_seen_cookie_value_is_a_cookie_caller_with_its_csrf_token(world: World) -> None:
+    cookie, first = await session(world)
+    auth = authenticator(world)
+    header = ("cookie", f"{COOKIES.name}={cookie}")
+    assert auth.known(request("GET", header).scope) is not None  # settled by the caches, its header remembered
+    again = auth.known(request("GET", header).scope)
+    assert again is not None and again.kind == "cookie" and again.csrf_token == first.csrf_token
+    post = request("POST", header)
+    caller = auth.known(post.scope)
+    assert caller is not None
+    with pytest.raises(CsrfFailed):  # the unsafe request proves itself all the same
+        auth.check_csrf(post, caller)
 
 
 async def test_no_credential_is_anonymous_until_one_is_required(world: World) -> None:

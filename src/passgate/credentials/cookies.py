@@ -63,7 +63,11 @@ class CookieLogins:
         return str(SplitToken(login.user_id, login.id, secret))
 
     def touch_due(self, login: Login, now: float) -> bool:
-        return now - login.last_seen_at >= min(login.idle_ttl * TOUCH_SHARE, TOUCH_MAX)
+        return now >= self.touch_at(login)
+
+    def touch_at(self, login: Login) -> float:
+        """When the login's idle expiry is next slid forward (a store write)."""
+        return login.last_seen_at + min(login.idle_ttl * TOUCH_SHARE, TOUCH_MAX)
 
     async def touch(self, login: Login) -> Login:
         """Slide the idle expiry, writing to the store only once in a while."""

@@ -4,7 +4,13 @@ The verifier owns the node's two recognition caches and the outage policy:
 
 * access tokens whose signature and claims checked out, recognised again by one SHA-256;
 * session cookies whose secret matched their login's digest, recognised the same way, while the
-  cached login still holds that digest (a password change gives the login a new secret).
+  cached login still holds that digest (a password change gives the login a new secret);
+* and, in front of both, the header values that carried such a credential (the whole
+  ``Authorization`` or ``Cookie`` value), each with the very login record it led to:
+  while the login cache still holds that record and trusts it (the same object: no field of it
+  changed, no revocation came, no re-read replaced it) and the credential has not expired (nor a
+  cookie's idle expiry come due), the request is settled by two dictionary lookups
+  (:meth:`seen_token`, :meth:`seen_cookie`).
 
 The ``*_now`` methods answer without an await when the caches and the login cache
 (:meth:`LoginRepository.cached`) settle the question, and None when they cannot; the async
@@ -33,6 +39,45 @@ from passgate.errors import InvalidDpopProof, SessionRevoked, StoreUnavailable
 
 Outage = Literal["grace", "closed"]
 
+#: Header values kept by :class:`SeenHeaders`, the oldest dropped first.
+SEEN_ENTRIES = 10_000
+
+
+class SeenHeaders:
+    """Header values that carried a credential, each with the login record it led to and the time
+    until which it may (a token's ``exp``, a cookie's next idle-expiry touch).  Only an answer of the
+    login cache can make an entry count: see :meth:`Verifier.seen_token`.
+
+    Unlike the recognition caches it keeps the values themselves: a request is matched by the
+    dictionary's own hash and an exact comparison, because a SHA-256 costs ~4 µs amid a request's
+    other work (OpenSSL's context set up and torn down), as much as the rest of the check.  An entry
+    lives no longer than its credential's trust (a token's expiry, a minute for a cookie) and is dropped
+    at the first look that finds it stale; the process that holds these values holds the signing keys.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[Login, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, raw: bytes) -> tuple[Login, float] | None:
+        return self._entries.get(raw)
+
+    def put(self, raw: bytes, login: Login, until: float) -> None:
+        entries = self._entries
+        if len(entries) >= SEEN_ENTRIES and raw not in entries:
+            del entries[next(iter(entries))]
+        entries[raw] = (login, until)
+
+    def drop(self, raw: bytes) -> None:
+        self._entries.pop(raw, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 class Verifier:
     def __init__(
@@ -43,18 +88,48 @@ class Verifier:
         self.outage = outage
         self.tokens = VerifiedTokenCache(clock=clock)
         self.cookies = VerifiedTokenCache(clock=clock)
+        self._seen_tokens, self._seen_cookies = SeenHeaders(), SeenHeaders()
         self._clock = clock
         signing.on_rotation(self.keys_changed)
 
     def keys_changed(self) -> None:
         """Another key ring took over: every token is checked against it again."""
         self.tokens.clear()
+        self._seen_tokens.clear()
+
+    # -- header values seen before -----------------------------------------------------
+
+    def seen_token(self, authorization: bytes) -> Login | None:
+        """The login an ``Authorization`` value led to before, if that still holds; None: ask :meth:`bearer_now`.
+
+        It holds while the token has not expired and the login cache answers with the very record
+        the value led to: a revocation, a change of the login, or a re-read when its trust ran out
+        (at most a few seconds, :mod:`passgate.credentials.logins`) all make the cache answer
+        otherwise, and the value is judged again the long way."""
+        return self._seen(self._seen_tokens, authorization)
+
+    def seen_cookie(self, cookie: bytes) -> Login | None:
+        """:meth:`seen_token` for a ``Cookie`` value, until the login's idle expiry is due a touch."""
+        return self._seen(self._seen_cookies, cookie)
+
+    def _seen(self, seen: SeenHeaders, raw: bytes) -> Login | None:
+        entry = seen.get(raw)
+        if entry is None:
+            return None
+        login, until = entry
+        now = self._clock()
+        if now < until and self._logins.cached(login.user_id, login.id, now) is login:
+            return login
+        seen.drop(raw)  # stale: judged again the long way, which remembers it anew if it still holds
+        return None
 
     # -- cookies ---------------------------------------------------------------------
 
-    def cookie_now(self, cookie: str) -> Login | None:
+    def cookie_now(self, cookie: str, header: bytes | None = None) -> Login | None:
         """The cookie's login if the caches vouch for it at once (its secret matched before, the
-        login is cached and trusted, and no touch is due); None means ask :meth:`cookie`."""
+        login is cached and trusted, and no touch is due); None means ask :meth:`cookie`.  With
+        ``header``, the ``Cookie`` value it came in, that value is remembered for :meth:`seen_cookie`
+        (unless the login is bound to a browser's key: its bound cookie is checked on every request)."""
         known = self.cookies.get(cookie)
         if known is None:
             return None
@@ -63,6 +138,8 @@ class Verifier:
         if (login is None or login.kind != "cookie" or login.secret_digest != known.secret_digest
                 or self._cookies.touch_due(login, now)):
             return None
+        if header is not None and not login.jkt:
+            self._seen_cookies.put(header, login, min(self._cookies.touch_at(login), known.exp))
         return login
 
     async def cookie(self, cookie: str) -> Login:
@@ -81,13 +158,19 @@ class Verifier:
 
     # -- access tokens ---------------------------------------------------------------
 
-    def bearer_now(self, token: str) -> Login | None:
-        """The token's login if the caches vouch for it at once; None means ask :meth:`bearer`."""
+    def bearer_now(self, token: str, header: bytes | None = None) -> Login | None:
+        """The token's login if the caches vouch for it at once; None means ask :meth:`bearer`.
+        With ``header``, the ``Authorization`` value it came in, that value is remembered for
+        :meth:`seen_token`."""
         claims = self.tokens.get(token)
         if claims is None or claims.jkt is not None:
             return None
         login = self._logins.cached(claims.sub, claims.sid, self._clock())
-        return login if login is not None and login.kind == "token" else None
+        if login is None or login.kind != "token":
+            return None
+        if header is not None:
+            self._seen_tokens.put(header, login, claims.exp)
+        return login
 
     async def bearer(self, token: str) -> Login:
         """The live login behind an access token; under ``--outage grace`` the signature alone

@@ -23,6 +23,7 @@ from passgate.web.dbsc import DeviceBinding
 from passgate.web.middleware import UNSAFE, site_origin
 
 _RESOLVED = "passgate.caller"
+_AUTHORIZATION, _COOKIE, _DPOP = b"authorization", b"cookie", b"dpop"
 #: In the scope under _RESOLVED: the caches could not settle the caller, so :meth:`Authenticator.known`
 #: need not look again; :meth:`Authenticator.caller` takes the long way.
 _UNSETTLED: tuple[None, None] = (None, None)
@@ -112,24 +113,42 @@ class Authenticator:
 
     def known(self, scope: Scope) -> Caller | None:
         """The caller if it is settled without waiting: resolved earlier in this request, or a
-        credential whose login this node's caches vouch for.  None: ask :meth:`caller`."""
+        credential whose login this node's caches vouch for.  None: ask :meth:`caller`.
+
+        It runs on every request that asks for its caller, so it tries the shortest way first: the
+        request's one credential header, exactly as sent before (:meth:`Verifier.seen_token`)."""
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is not None:
             return resolved[0]
-        head = read_head(scope)
-        bound, token, cookie = self._credentials(head)
-        caller = None
-        if bound is not None:
-            pass  # the proof is checked, its jti spent, on every request: never settled from the caches
-        elif token is not None:
-            login = self.verifier.bearer_now(token)
-            caller = None if login is None else Caller(login.user_id, login.username, "token", login)
-        elif cookie is not None:
-            login = self.verifier.cookie_now(cookie)
-            caller = None if login is None else self.session_caller(login, head)
+        sole = _sole_credential(scope["headers"])
+        caller = None if sole is None else self._seen(*sole)
+        if caller is None:
+            caller = self._vouched(scope, sole)
         # In the scope itself: Starlette's request.state costs µs per look.
         scope[_RESOLVED] = _UNSETTLED if caller is None else (caller, None)
         return caller
+
+    def _seen(self, is_token: bool, header: bytes) -> Caller | None:
+        if is_token:
+            login = self.verifier.seen_token(header)
+            return None if login is None else Caller(login.user_id, login.username, "token", login)
+        login = self.verifier.seen_cookie(header)
+        return None if login is None else Caller(login.user_id, login.username, "cookie", login, self._csrf_of)
+
+    def _vouched(self, scope: Scope, sole: tuple[bool, bytes] | None) -> Caller | None:
+        """The caller when the recognition caches and the login cache vouch for its credential; the
+        header it came in is then remembered for :meth:`_seen`."""
+        head = read_head(scope)
+        bound, token, cookie = self._credentials(head)
+        if bound is not None:
+            return None  # the proof is checked, its jti spent, on every request: never settled from the caches
+        if token is not None:
+            login = self.verifier.bearer_now(token, sole[1] if sole is not None and sole[0] else None)
+            return None if login is None else Caller(login.user_id, login.username, "token", login)
+        if cookie is not None:
+            login = self.verifier.cookie_now(cookie, sole[1] if sole is not None and not sole[0] else None)
+            return None if login is None else self.session_caller(login, head)
+        return None
 
     async def _resolve(self, scope: Scope) -> Caller | None:
         head = read_head(scope)
@@ -181,3 +200,22 @@ class Authenticator:
         origin = head.origin
         if origin is not None and origin.lower().rstrip("/") != site_origin(request.scope, self.public_url):
             raise CsrfFailed("cross-site request refused")
+
+
+def _sole_credential(headers: list[tuple[bytes, bytes]]) -> tuple[bool, bytes] | None:
+    """``(True, value)`` for a request whose only credential header is one ``Authorization`` (and no
+    ``DPoP`` proof), ``(False, value)`` for one with a single ``Cookie`` header and no
+    ``Authorization``; None for anything else, which :func:`read_head` and the transports judge."""
+    authorization = cookie = None
+    for name, value in headers:
+        if name == _AUTHORIZATION:
+            if authorization is not None:
+                return None
+            authorization = value
+        elif name == _COOKIE:
+            cookie = b"" if cookie is not None else value  # several (b""): read_head joins them
+        elif name == _DPOP:
+            return None
+    if authorization is not None:
+        return True, authorization
+    return (False, cookie) if cookie else None
