@@ -122,6 +122,17 @@ def test_a_signature_with_a_stray_bit_is_refused(proofs: ProofVerifier, key: Key
     refused(proofs, f"{head}.{body}.{b64(bytes(raw))}")
 
 
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+@pytest.mark.parametrize("signature", [
+    b"\x00" * 63, b"\x00" * 65, b"\x00" * 64, b"\xff" * 64, b"\x00" * 32 + b"\x01" * 32, b"\x01" * 128,
+])
+def test_a_signature_of_the_wrong_size_or_out_of_range_is_refused(
+    proofs: ProofVerifier, alg: str, signature: bytes,
+) -> None:
+    head, body, _ = Key(alg).proof("GET", URL, token=TOKEN, iat=NOW).split(".")
+    assert "signature" in refused(proofs, f"{head}.{body}.{b64(signature)}")
+
+
 @pytest.mark.parametrize(("changes", "reason"), [
     ({"jti": None}, "jti"), ({"jti": ""}, "jti"), ({"jti": 7}, "jti"), ({"jti": "j" * 257}, "jti"),
     ({"htm": None}, "method"), ({"htm": "POST"}, "method"), ({"htm": "get"}, "method"),

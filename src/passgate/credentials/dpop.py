@@ -33,6 +33,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwt.algorithms import Algorithm as JwsAlgorithm
 
 from passgate.credentials.secrets import Signer
@@ -140,6 +144,38 @@ class Nonces:
         return int(number) in (now, now - 1) and self._signer.check(number, mac)
 
 
+#: Whether a signature over a signing input is by one key (the key bound in).
+SignatureCheck = Callable[[bytes, bytes], bool]
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_ES256_HALF = 32
+
+
+def _signature_check(alg: str, key: Any) -> SignatureCheck:
+    """The check of ``alg`` signatures by ``key`` (a public key PyJWT built from the JWK), made once
+    per key: ES256's JOSE signature is ``r || s``, 32 bytes each, which cryptography takes as DER."""
+    if alg == "ES256":
+        def es256(signing_input: bytes, signature: bytes) -> bool:
+            if len(signature) != 2 * _ES256_HALF:
+                return False
+            r, s = int.from_bytes(signature[:_ES256_HALF], "big"), int.from_bytes(signature[_ES256_HALF:], "big")
+            try:
+                key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
+            except InvalidSignature:
+                return False
+            return True
+
+        return es256
+
+    def eddsa(signing_input: bytes, signature: bytes) -> bool:
+        try:
+            key.verify(signature, signing_input)
+        except InvalidSignature:
+            return False
+        return True
+
+    return eddsa
+
+
 class ProofVerifier:
     """Checks proofs and remembers their ``jti``; one per node, shared by every request."""
 
@@ -153,7 +189,7 @@ class ProofVerifier:
             name: jwt.PyJWS().get_algorithm_by_name(name) for name in ALGORITHMS
         }
         self._seen: OrderedDict[bytes, float] = OrderedDict()
-        self._headers: dict[str, tuple[str, str, Any]] = {}
+        self._headers: dict[str, tuple[str, str, SignatureCheck]] = {}
         # Bounded beside a shared store, which remembers everything; alone, this memory must forget nothing live.
         self._local_entries = local_entries if store.shared else 2**62
 
@@ -164,19 +200,20 @@ class ProofVerifier:
         try:
             header_b64, payload_b64, signature_b64 = split_compact(proof)
             claims, signature = json_object(unb64url(payload_b64)), unb64url(signature_b64)
-            alg, jkt, key = self._headers.get(header_b64) or self._header(header_b64)
+            _, jkt, signed_by_key = self._headers.get(header_b64) or self._header(header_b64)
         except TokenInvalid:
             raise InvalidDpopProof("malformed DPoP proof") from None
-        if not self._verify(alg, f"{header_b64}.{payload_b64}".encode("ascii"), key, signature):
+        if not signed_by_key(f"{header_b64}.{payload_b64}".encode("ascii"), signature):
             raise InvalidDpopProof("bad DPoP proof signature")
         return self._judge(claims, jkt, method=method, uri=uri, access_token=access_token)
 
-    def _header(self, header_b64: str) -> tuple[str, str, Any]:
-        """A header's algorithm, key thumbprint and key, kept: a client sends the same header with
-        every proof, so the next one skips its parsing and the key's construction."""
+    def _header(self, header_b64: str) -> tuple[str, str, SignatureCheck]:
+        """A header's algorithm, key thumbprint and signature check, kept: a client sends the same
+        header with every proof, so the next one skips its parsing and the key's construction."""
         header = json_object(unb64url(header_b64))
         jkt, key = self._key(header)
-        found = (str(header["alg"]), jkt, key)
+        alg = str(header["alg"])
+        found = (alg, jkt, _signature_check(alg, key))
         self._headers[header_b64] = found
         if len(self._headers) > HEADER_ENTRIES:
             del self._headers[next(iter(self._headers))]
@@ -202,12 +239,6 @@ class ProofVerifier:
             return thumbprint(jwk), self._algorithms[alg].from_jwk(jwk)
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             raise InvalidDpopProof("the DPoP proof's key is not a usable public key") from None
-
-    def _verify(self, alg: str, signing_input: bytes, key: Any, signature: bytes) -> bool:
-        try:
-            return bool(self._algorithms[alg].verify(signing_input, key, signature))
-        except (jwt.PyJWTError, ValueError, TypeError):
-            return False
 
     def _judge(
         self, claims: Mapping[str, Any], jkt: str, *, method: str, uri: str, access_token: str | None,
