@@ -90,6 +90,9 @@ async def test_token_and_cookie_callers(client: httpx.AsyncClient) -> None:
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert (await client.get("/hello", headers=bearer)).json() == {"hello": "ada", "kind": "token"}
     assert (await client.post("/hello", headers=bearer)).status_code == 200  # no CSRF for bearer callers
+    # A token this node has seen, sent twice, is still a malformed request (the fast path does not skip the rule).
+    twice = await client.get("/hello", headers=[("Authorization", bearer["Authorization"])] * 2)
+    assert_problem(twice, 400, "validation_failed")
     # Authorization alone judges: a bad token beside a good cookie is refused.
     mixed = await client.get("/hello", headers={**cookie, "Authorization": "Bearer a.b.c"})
     assert_problem(mixed, 401, "token_invalid")

@@ -10,7 +10,7 @@ The verifier owns the node's two recognition caches and the outage policy:
   while the login cache still holds that record and trusts it (the same object: no field of it
   changed, no revocation came, no re-read replaced it) and the credential has not expired (nor a
   cookie's idle expiry come due), the request is settled by two dictionary lookups
-  (:meth:`seen_token`, :meth:`seen_cookie`).
+  (:meth:`seen`).
 
 The ``*_now`` methods answer without an await when the caches and the login cache
 (:meth:`LoginRepository.cached`) settle the question, and None when they cannot; the async
@@ -43,10 +43,11 @@ Outage = Literal["grace", "closed"]
 SEEN_ENTRIES = 10_000
 
 
-class SeenHeaders:
+class SeenHeaders(dict[bytes, tuple[Login, float]]):
     """Header values that carried a credential, each with the login record it led to and the time
     until which it may (a token's ``exp``, a cookie's next idle-expiry touch).  Only an answer of the
-    login cache can make an entry count: see :meth:`Verifier.seen_token`.
+    login cache can make an entry count: see :meth:`Verifier.seen`.  A dictionary itself, so that a
+    request's look costs no call of ours.
 
     Unlike the recognition caches it keeps the values themselves: a request is matched by the
     dictionary's own hash and an exact comparison, because a SHA-256 costs ~4 µs amid a request's
@@ -55,28 +56,12 @@ class SeenHeaders:
     at the first look that finds it stale; the process that holds these values holds the signing keys.
     """
 
-    __slots__ = ("_entries",)
-
-    def __init__(self) -> None:
-        self._entries: dict[bytes, tuple[Login, float]] = {}
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, raw: bytes) -> tuple[Login, float] | None:
-        return self._entries.get(raw)
+    __slots__ = ()
 
     def put(self, raw: bytes, login: Login, until: float) -> None:
-        entries = self._entries
-        if len(entries) >= SEEN_ENTRIES and raw not in entries:
-            del entries[next(iter(entries))]
-        entries[raw] = (login, until)
-
-    def drop(self, raw: bytes) -> None:
-        self._entries.pop(raw, None)
-
-    def clear(self) -> None:
-        self._entries.clear()
+        if len(self) >= SEEN_ENTRIES and raw not in self:
+            del self[next(iter(self))]
+        self[raw] = (login, until)
 
 
 class Verifier:
@@ -99,29 +84,30 @@ class Verifier:
 
     # -- header values seen before -----------------------------------------------------
 
-    def seen_token(self, authorization: bytes) -> Login | None:
-        """The login an ``Authorization`` value led to before, if that still holds; None: ask :meth:`bearer_now`.
+    def seen(self, is_token: bool, header: bytes) -> Login | None:
+        """The login an ``Authorization`` value (``is_token``) or a ``Cookie`` value led to before, if
+        that still holds; None: ask :meth:`bearer_now` or :meth:`cookie_now`.
 
-        It holds while the token has not expired and the login cache answers with the very record
-        the value led to: a revocation, a change of the login, or a re-read when its trust ran out
-        (at most a few seconds, :mod:`passgate.credentials.logins`) all make the cache answer
-        otherwise, and the value is judged again the long way."""
-        return self._seen(self._seen_tokens, authorization)
-
-    def seen_cookie(self, cookie: bytes) -> Login | None:
-        """:meth:`seen_token` for a ``Cookie`` value, until the login's idle expiry is due a touch."""
-        return self._seen(self._seen_cookies, cookie)
-
-    def _seen(self, seen: SeenHeaders, raw: bytes) -> Login | None:
-        entry = seen.get(raw)
+        It holds while the token has not expired (nor a cookie's idle expiry come due for a touch) and
+        the login cache answers with the very record the value led to: a revocation, a change of the
+        login, or a re-read when its trust ran out (at most a few seconds, :mod:`passgate.credentials.logins`)
+        all make the cache answer otherwise, and the value is judged again the long way."""
+        seen = self._seen_tokens if is_token else self._seen_cookies
+        entry = seen.get(header)
         if entry is None:
             return None
         login, until = entry
         now = self._clock()
         if now < until and self._logins.cached(login.user_id, login.id, now) is login:
             return login
-        seen.drop(raw)  # stale: judged again the long way, which remembers it anew if it still holds
+        del seen[header]  # stale: the long way remembers it anew if it still holds
         return None
+
+    def seen_token(self, authorization: bytes) -> Login | None:
+        return self.seen(True, authorization)
+
+    def seen_cookie(self, cookie: bytes) -> Login | None:
+        return self.seen(False, cookie)
 
     # -- cookies ---------------------------------------------------------------------
 

@@ -116,28 +116,26 @@ class Authenticator:
         credential whose login this node's caches vouch for.  None: ask :meth:`caller`.
 
         It runs on every request that asks for its caller, so it tries the shortest way first: the
-        request's one credential header, exactly as sent before (:meth:`Verifier.seen_token`)."""
+        request's one credential header, exactly as sent before (:meth:`Verifier.seen`)."""
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is not None:
             return resolved[0]
         sole = _sole_credential(scope["headers"])
-        caller = None if sole is None else self._seen(*sole)
-        if caller is None:
+        login = None if sole is None else self.verifier.seen(*sole)
+        caller: Caller | None
+        if login is not None:
+            assert sole is not None
+            caller = (Caller(login.user_id, login.username, "token", login) if sole[0]
+                      else Caller(login.user_id, login.username, "cookie", login, self._csrf_of))
+        else:
             caller = self._vouched(scope, sole)
         # In the scope itself: Starlette's request.state costs µs per look.
         scope[_RESOLVED] = _UNSETTLED if caller is None else (caller, None)
         return caller
 
-    def _seen(self, is_token: bool, header: bytes) -> Caller | None:
-        if is_token:
-            login = self.verifier.seen_token(header)
-            return None if login is None else Caller(login.user_id, login.username, "token", login)
-        login = self.verifier.seen_cookie(header)
-        return None if login is None else Caller(login.user_id, login.username, "cookie", login, self._csrf_of)
-
     def _vouched(self, scope: Scope, sole: tuple[bool, bytes] | None) -> Caller | None:
         """The caller when the recognition caches and the login cache vouch for its credential; the
-        header it came in is then remembered for :meth:`_seen`."""
+        header it came in is then remembered for :meth:`Verifier.seen`."""
         head = read_head(scope)
         bound, token, cookie = self._credentials(head)
         if bound is not None:

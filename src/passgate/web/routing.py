@@ -204,11 +204,12 @@ class RouteGroup(BaseRoute):
         self._paths = frozenset(paths)
         self.app: ASGIApp = self._dispatch if wrap is None else wrap(self._dispatch)
 
-    def _ours(self, path: str) -> bool:
-        return path.startswith(self._prefix) or path in self._paths
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http" or not self._ours(_route_path(scope)):
+        # Asked first on every request of the app: a path outside passgate's leaves after one test.
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = _route_path(scope)
+        if scope["type"] != "http" or not (path.startswith(self._prefix) or path in self._paths):
             return Match.NONE, {}
         partial: Scope | None = None
         for route in self.routes:

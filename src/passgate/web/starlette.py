@@ -69,12 +69,16 @@ class PassgateMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Settled by this node's caches when a safe method needs no CSRF check (the fast path of
+        # ``Passgate.current_user``); otherwise Passgate.caller, which answers why not.
         caller: Caller | None = None
         refusal: PassgateError | None = None
         try:
-            caller = self._settled(scope) or await self.passgate.caller(Request(scope))
+            caller = self.passgate.authenticator.known(scope)
+            if caller is None or not caller.username or scope["method"] in UNSAFE:
+                caller = await self.passgate.caller(Request(scope))
         except PassgateError as exc:
-            refusal = exc
+            caller, refusal = None, exc
         scope["user"] = caller
         # Where request.state keeps its attributes: no Request or State object is built per request.
         state = scope.setdefault("state", {})
@@ -82,12 +86,6 @@ class PassgateMiddleware:
         state["passgate_refusal"] = refusal
         state["passgate"] = self.passgate
         await self.app(scope, receive, send)
-
-    def _settled(self, scope: Scope) -> Caller | None:
-        """The caller when this node's caches vouch for it and a safe method needs no CSRF check (the
-        fast path of ``Passgate.current_user``); None: ask :meth:`Passgate.caller`."""
-        caller = self.passgate.authenticator.known(scope)
-        return caller if caller is not None and caller.username and scope["method"] not in UNSAFE else None
 
 
 def refusal(request: Request) -> Response | None:
