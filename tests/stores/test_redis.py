@@ -91,6 +91,18 @@ async def late_reply(
         return exc
 
 
+async def assert_late_write_runs_once(
+    store: Store, frozen: subprocess.Popen[bytes] | None, read: Callable[[str], Any], write: str,
+) -> None:
+    """One of :data:`LATE_WRITES` sent while ``frozen`` (the server holding its key) sleeps past the
+    reply timeout: the store answers StoreUnavailable, and ``read`` finds the key written once."""
+    call, key, once = LATE_WRITES[write]
+    await store.set("pg:{u1}:cas", b"old", 60)  # (and the store has a connection to send on)
+    answer = await late_reply(frozen, lambda: call(store))
+    assert isinstance(answer, StoreUnavailable), f"a late reply was answered {answer!r}"
+    assert read(key) == once
+
+
 async def next_item(queue: asyncio.Queue[bytes | None], timeout: float = 5.0) -> bytes | None:
     return await asyncio.wait_for(queue.get(), timeout)
 
@@ -206,14 +218,10 @@ async def test_frozen_server_times_out(make_redis_server: Callable[..., RedisSer
 async def test_a_write_whose_reply_is_late_runs_once(make_redis_server: Callable[..., RedisServer], write: str) -> None:
     # A reply timeout does not say the command was lost: a retry would run it twice, and answer for
     # the second run (the key we just took "taken", the value we just replaced "changed", a count of 2).
-    call, key, once = LATE_WRITES[write]
     server = make_redis_server()
     store = RedisStore.from_url(server.url)
     try:
-        await store.set("pg:{u1}:cas", b"old", 60)  # (and the store has a connection to send on)
-        answer = await late_reply(server.process, lambda: call(store))
-        assert isinstance(answer, StoreUnavailable), f"a late reply was answered {answer!r}"
-        assert server.call("GET", key) == once
+        await assert_late_write_runs_once(store, server.process, lambda key: server.call("GET", key), write)
     finally:
         await store.aclose()
 

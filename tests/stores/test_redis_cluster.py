@@ -21,7 +21,14 @@ from passgate.stores.redis_cluster import RedisClusterStore
 from tests.credentials.test_records import a_login
 from tests.servers import RedisClusterServers
 from tests.stores.contract import StoreContract
-from tests.stores.test_redis import LATE_WRITES, assert_unavailable_quickly, collect, late_reply, next_item, real_sleep
+from tests.stores.test_redis import (
+    LATE_WRITES,
+    assert_late_write_runs_once,
+    assert_unavailable_quickly,
+    collect,
+    next_item,
+    real_sleep,
+)
 
 KEY = "pg:{u1}:secret-key-name"
 
@@ -209,14 +216,10 @@ async def test_a_write_whose_reply_is_late_runs_once(cluster_without_replicas: R
     # client's own retries (as a promoted master does until a replica reconnects).
     cluster = cluster_without_replicas
     cluster.wait_healthy()  # (the others may still count the master frozen before as failing)
-    call, key, once = LATE_WRITES[write]
-    master = cluster.master_for(key)
+    master = cluster.master_for(LATE_WRITES[write][1])
     store = RedisClusterStore.from_url(cluster.url)
     try:
-        await store.set("pg:{u1}:cas", b"old", 60)  # (and the store has a connection to send on)
-        answer = await late_reply(master.process, lambda: call(store))
-        assert isinstance(answer, StoreUnavailable), f"a late reply was answered {answer!r}"
-        assert master.call("GET", key) == once
+        await assert_late_write_runs_once(store, master.process, lambda key: master.call("GET", key), write)
     finally:
         await store.aclose()
         cluster.flushall()
