@@ -79,8 +79,8 @@ def size_section(results: Results) -> str:
         "`GET /api/me` on one `passgate serve` (memory store), the rows in alternating rounds. The bigger tokens "
         "come from a lab-only issuer (`benchmarks/tradeoffs.py`): the deployment's key, exported with `passgate "
         "keys export`, signs a real token's claims plus one string claim. passgate itself never issues them. "
-        "Each node verifies a token's signature once and then finds it by its SHA-256 in its cache, so what a "
-        "bigger token costs every request is its bytes: read, parsed and hashed.\n\n"
+        "Each node verifies a token's signature once and then finds its `Authorization` value, exactly as sent, "
+        "in its cache, so what a bigger token costs every request is its bytes: read, parsed and hashed.\n\n"
         + _table(["credential", "credential bytes", "request head bytes", "req/s", "share of the default token's "
                   "(rounds' range)", "server CPU µs/req"], rows)
     )

@@ -150,14 +150,14 @@ async def seen_token_of(world: World) -> tuple[str, bytes, Login]:
     login = await world.verifier.bearer(pair.access_token)
     header = bearer_header(pair.access_token)
     assert world.verifier.bearer_now(pair.access_token, header) == login
-    assert world.verifier.seen_token(header) is login
+    assert world.verifier.seen(True, header) is login
     return pair.access_token, header, login
 
 
 async def test_a_seen_authorization_value_holds_until_its_login_is_revoked(world: World) -> None:
     token, header, login = await seen_token_of(world)
     await world.revoke(login)
-    assert world.verifier.seen_token(header) is None
+    assert world.verifier.seen(True, header) is None
     assert world.verifier.bearer_now(token, header) is None
     with pytest.raises(AuthError):
         await world.verifier.bearer(token)
@@ -166,36 +166,51 @@ async def test_a_seen_authorization_value_holds_until_its_login_is_revoked(world
 async def test_a_seen_authorization_value_holds_no_longer_than_its_token(world: World) -> None:
     _, header, _ = await seen_token_of(world)
     world.advance(299)
-    assert world.verifier.seen_token(header) is not None
+    assert world.verifier.seen(True, header) is not None
     world.advance(1)  # the access token's exp
-    assert world.verifier.seen_token(header) is None
+    assert world.verifier.seen(True, header) is None
 
 
 async def test_a_key_rotation_forgets_the_seen_authorization_values(world: World) -> None:
     _, header, _ = await seen_token_of(world)
     world.verifier.keys_changed()
-    assert world.verifier.seen_token(header) is None
+    assert world.verifier.seen(True, header) is None
 
 
 async def test_a_seen_value_is_only_the_exact_bytes_and_of_its_own_kind(world: World) -> None:
     token, header, _ = await seen_token_of(world)
-    assert world.verifier.seen_token(f"bearer {token}".encode()) is None  # judged the long way instead
-    assert world.verifier.seen_token(header + b" ") is None
-    assert world.verifier.seen_cookie(header) is None  # a token's header is no cookie
+    assert world.verifier.seen(True, f"bearer {token}".encode()) is None  # judged the long way instead
+    assert world.verifier.seen(True, header + b" ") is None
+    assert world.verifier.seen(False, header) is None  # a token's header is no cookie
 
 
 async def test_a_seen_cookie_value_holds_until_a_touch_is_due(world: World) -> None:
     cookie = await cookie_of(world)
     header = f"pg_session={cookie}".encode()
     login = world.verifier.cookie_now(cookie, header)
-    assert login is not None and world.verifier.seen_cookie(header) is login
+    assert login is not None and world.verifier.seen(False, header) is login
     world.advance(59)
-    assert world.verifier.seen_cookie(header) is login
+    assert world.verifier.seen(False, header) is login
     world.advance(2)  # the idle expiry is due a touch: only the long way writes it
-    assert world.verifier.seen_cookie(header) is None
+    assert world.verifier.seen(False, header) is None
     touched = await world.verifier.cookie(cookie)
     assert world.verifier.cookie_now(cookie, header) == touched
-    assert world.verifier.seen_cookie(header) is touched
+    assert world.verifier.seen(False, header) is touched
+
+
+async def test_a_seen_cookie_value_ends_with_its_session_though_no_touch_is_due(world: World) -> None:
+    cookie = await cookie_of(world)
+    header = f"pg_session={cookie}".encode()
+    for step in (590, 590, 590, 590, 590, 550, 60):  # touched last 40 s before its absolute end (3,600 s)
+        world.advance(step)
+        await world.verifier.cookie(cookie)
+    login = world.verifier.cookie_now(cookie, header)
+    assert login is not None and login.last_seen_at == world.now()
+    assert world.verifier.seen(False, header) is login
+    world.advance(40)  # the absolute end, 20 s before the next touch would be due
+    assert world.verifier.seen(False, header) is None
+    with pytest.raises(AuthError):
+        await world.verifier.cookie(cookie)
 
 
 async def test_a_new_secret_ends_the_seen_cookie_value_at_once(world: World) -> None:
@@ -204,7 +219,7 @@ async def test_a_new_secret_ends_the_seen_cookie_value_at_once(world: World) -> 
     login = world.verifier.cookie_now(cookie, header)
     assert login is not None
     renewed = await world.cookies.renew(login)  # a password change
-    assert world.verifier.seen_cookie(header) is None
+    assert world.verifier.seen(False, header) is None
     assert world.verifier.cookie_now(cookie) is None
     with pytest.raises(AuthError):
         await world.verifier.cookie(cookie)
@@ -219,7 +234,7 @@ async def test_a_cookie_login_bound_to_a_browser_key_is_never_seen(world: World)
     bound = await world.verifier.cookie(cookie)
     header = f"pg_session={cookie}".encode()
     assert bound.jkt and world.verifier.cookie_now(cookie, header) == bound
-    assert world.verifier.seen_cookie(header) is None  # its bound cookie is checked on every request
+    assert world.verifier.seen(False, header) is None  # its bound cookie is checked on every request
 
 
 async def test_the_seen_values_are_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,8 +242,8 @@ async def test_the_seen_values_are_bounded(world: World, monkeypatch: pytest.Mon
     token, _, _ = await seen_token_of(world)
     for suffix in (b"1", b"2", b"3"):
         world.verifier.bearer_now(token, bearer_header(token) + suffix)
-    assert world.verifier.seen_token(bearer_header(token) + b"1") is None  # the oldest went first
-    assert world.verifier.seen_token(bearer_header(token) + b"3") is not None
+    assert world.verifier.seen(True, bearer_header(token) + b"1") is None  # the oldest went first
+    assert world.verifier.seen(True, bearer_header(token) + b"3") is not None
 
 
 # -- DPoP-bound tokens -----------------------------------------------------------------------------

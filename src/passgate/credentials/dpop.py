@@ -189,7 +189,7 @@ class ProofVerifier:
             name: jwt.PyJWS().get_algorithm_by_name(name) for name in ALGORITHMS
         }
         self._seen: OrderedDict[bytes, float] = OrderedDict()
-        self._headers: dict[str, tuple[str, str, SignatureCheck]] = {}
+        self._headers: dict[str, tuple[str, SignatureCheck]] = {}
         # Bounded beside a shared store, which remembers everything; alone, this memory must forget nothing live.
         self._local_entries = local_entries if store.shared else 2**62
 
@@ -200,20 +200,19 @@ class ProofVerifier:
         try:
             header_b64, payload_b64, signature_b64 = split_compact(proof)
             claims, signature = json_object(unb64url(payload_b64)), unb64url(signature_b64)
-            _, jkt, signed_by_key = self._headers.get(header_b64) or self._header(header_b64)
+            jkt, signed_by_key = self._headers.get(header_b64) or self._header(header_b64)
         except TokenInvalid:
             raise InvalidDpopProof("malformed DPoP proof") from None
         if not signed_by_key(f"{header_b64}.{payload_b64}".encode("ascii"), signature):
             raise InvalidDpopProof("bad DPoP proof signature")
         return self._judge(claims, jkt, method=method, uri=uri, access_token=access_token)
 
-    def _header(self, header_b64: str) -> tuple[str, str, SignatureCheck]:
-        """A header's algorithm, key thumbprint and signature check, kept: a client sends the same
-        header with every proof, so the next one skips its parsing and the key's construction."""
+    def _header(self, header_b64: str) -> tuple[str, SignatureCheck]:
+        """A header's key thumbprint and signature check, kept: a client sends the same header with
+        every proof, so the next one skips its parsing and the key's construction."""
         header = json_object(unb64url(header_b64))
         jkt, key = self._key(header)
-        alg = str(header["alg"])
-        found = (alg, jkt, _signature_check(alg, key))
+        found = (jkt, _signature_check(str(header["alg"]), key))
         self._headers[header_b64] = found
         if len(self._headers) > HEADER_ENTRIES:
             del self._headers[next(iter(self._headers))]

@@ -103,18 +103,12 @@ class Verifier:
         del seen[header]  # stale: the long way remembers it anew if it still holds
         return None
 
-    def seen_token(self, authorization: bytes) -> Login | None:
-        return self.seen(True, authorization)
-
-    def seen_cookie(self, cookie: bytes) -> Login | None:
-        return self.seen(False, cookie)
-
     # -- cookies ---------------------------------------------------------------------
 
     def cookie_now(self, cookie: str, header: bytes | None = None) -> Login | None:
         """The cookie's login if the caches vouch for it at once (its secret matched before, the
         login is cached and trusted, and no touch is due); None means ask :meth:`cookie`.  With
-        ``header``, the ``Cookie`` value it came in, that value is remembered for :meth:`seen_cookie`
+        ``header``, the ``Cookie`` value it came in, that value is remembered for :meth:`seen`
         (unless the login is bound to a browser's key: its bound cookie is checked on every request)."""
         known = self.cookies.get(cookie)
         if known is None:
@@ -125,7 +119,7 @@ class Verifier:
                 or self._cookies.touch_due(login, now)):
             return None
         if header is not None and not login.jkt:
-            self._seen_cookies.put(header, login, min(self._cookies.touch_at(login), known.exp))
+            self._seen_cookies.put(header, login, self._cookies.touch_at(login))  # its expiry: cached() checks it
         return login
 
     async def cookie(self, cookie: str) -> Login:
@@ -147,7 +141,7 @@ class Verifier:
     def bearer_now(self, token: str, header: bytes | None = None) -> Login | None:
         """The token's login if the caches vouch for it at once; None means ask :meth:`bearer`.
         With ``header``, the ``Authorization`` value it came in, that value is remembered for
-        :meth:`seen_token`."""
+        :meth:`seen`."""
         claims = self.tokens.get(token)
         if claims is None or claims.jkt is not None:
             return None

@@ -123,6 +123,26 @@ def read_head(scope: Scope) -> RequestHead:
     return head
 
 
+def sole_credential(headers: list[tuple[bytes, bytes]]) -> tuple[bool, bytes] | None:
+    """``(True, value)`` for a request whose only credential header is one ``Authorization`` (and no
+    ``DPoP`` proof), ``(False, value)`` for one with a single ``Cookie`` header and no
+    ``Authorization``; None for anything else, which :func:`read_head` and the transports judge.
+    A pass that builds nothing: it runs first on every request that asks for its caller."""
+    authorization = cookie = None
+    for name, value in headers:
+        if name == _AUTHORIZATION:
+            if authorization is not None:
+                return None
+            authorization = value
+        elif name == _COOKIE:
+            cookie = b"" if cookie is not None else value  # several (b""): read_head joins them
+        elif name == _DPOP:
+            return None
+    if authorization is not None:
+        return True, authorization
+    return (False, cookie) if cookie else None
+
+
 class Transport(Protocol):
     """How a credential travels in a request."""
 
@@ -133,3 +153,4 @@ class Transport(Protocol):
     def challenge(self) -> str | None:
         """The ``WWW-Authenticate`` value that asks for this credential, if it has one."""
         ...
+

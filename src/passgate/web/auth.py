@@ -17,13 +17,12 @@ from starlette.types import Scope
 from passgate.credentials.records import Kind, Login
 from passgate.credentials.verifier import Verifier
 from passgate.errors import AuthError, CsrfFailed, TokenInvalid
-from passgate.transports import BearerTransport, CookieTransport, DpopTransport, RequestHead, read_head
+from passgate.transports import BearerTransport, CookieTransport, DpopTransport, RequestHead, read_head, sole_credential
 from passgate.web.csrf import SessionCsrf
 from passgate.web.dbsc import DeviceBinding
 from passgate.web.middleware import UNSAFE, site_origin
 
 _RESOLVED = "passgate.caller"
-_AUTHORIZATION, _COOKIE, _DPOP = b"authorization", b"cookie", b"dpop"
 #: In the scope under _RESOLVED: the caches could not settle the caller, so :meth:`Authenticator.known`
 #: need not look again; :meth:`Authenticator.caller` takes the long way.
 _UNSETTLED: tuple[None, None] = (None, None)
@@ -120,18 +119,21 @@ class Authenticator:
         resolved: tuple[Caller | None, AuthError | None] | None = scope.get(_RESOLVED)
         if resolved is not None:
             return resolved[0]
-        sole = _sole_credential(scope["headers"])
-        login = None if sole is None else self.verifier.seen(*sole)
-        caller: Caller | None
-        if login is not None:
-            assert sole is not None
-            caller = (Caller(login.user_id, login.username, "token", login) if sole[0]
-                      else Caller(login.user_id, login.username, "cookie", login, self._csrf_of))
-        else:
+        sole = sole_credential(scope["headers"])
+        caller = None if sole is None else self._seen(*sole)
+        if caller is None:
             caller = self._vouched(scope, sole)
         # In the scope itself: Starlette's request.state costs µs per look.
         scope[_RESOLVED] = _UNSETTLED if caller is None else (caller, None)
         return caller
+
+    def _seen(self, is_token: bool, header: bytes) -> Caller | None:
+        login = self.verifier.seen(is_token, header)
+        if login is None:
+            return None
+        if is_token:
+            return Caller(login.user_id, login.username, "token", login)
+        return Caller(login.user_id, login.username, "cookie", login, self._csrf_of)
 
     def _vouched(self, scope: Scope, sole: tuple[bool, bytes] | None) -> Caller | None:
         """The caller when the recognition caches and the login cache vouch for its credential; the
@@ -199,21 +201,3 @@ class Authenticator:
         if origin is not None and origin.lower().rstrip("/") != site_origin(request.scope, self.public_url):
             raise CsrfFailed("cross-site request refused")
 
-
-def _sole_credential(headers: list[tuple[bytes, bytes]]) -> tuple[bool, bytes] | None:
-    """``(True, value)`` for a request whose only credential header is one ``Authorization`` (and no
-    ``DPoP`` proof), ``(False, value)`` for one with a single ``Cookie`` header and no
-    ``Authorization``; None for anything else, which :func:`read_head` and the transports judge."""
-    authorization = cookie = None
-    for name, value in headers:
-        if name == _AUTHORIZATION:
-            if authorization is not None:
-                return None
-            authorization = value
-        elif name == _COOKIE:
-            cookie = b"" if cookie is not None else value  # several (b""): read_head joins them
-        elif name == _DPOP:
-            return None
-    if authorization is not None:
-        return True, authorization
-    return (False, cookie) if cookie else None
